@@ -1,0 +1,176 @@
+"""The pipeline configuration: one validated object, read from TOML and overridden by CLI flags.
+
+Everything a run needs (where the data is, how to prepare and window it, the model, the threshold,
+where results go) lives here and is passed down explicitly; nothing deeper reads files or the
+environment. Unknown keys are rejected so that a typo in a config file fails loudly.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from anomaly.errors import ConfigError
+
+DEFAULT_DB_URL = "sqlite:///anomaly.db"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceConfig(_Section):
+    """Where the sensor data comes from and how its columns are named."""
+
+    path: Path | None = Field(None, description="CSV/Parquet file or directory of CSV files")
+    url: str | None = Field(None, description="SQLAlchemy URL of a SQL source")
+    table: str | None = Field(None, description="table of the SQL source, in the long layout")
+    query: str | None = Field(None, description="query of the SQL source, returning the long layout")
+    layout: Literal["auto", "long", "wide", "directory"] = "auto"
+    timestamp_column: str = "timestamp"
+    stream_column: str = "stream"
+    value_columns: tuple[str, ...] = Field(
+        (), description="numeric value columns; empty means every column but timestamp and stream"
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SourceConfig:
+        if (self.path is None) == (self.url is None):
+            raise ValueError("give exactly one of 'path' (files) or 'url' (SQL source)")
+        if self.url is not None and (self.table is None) == (self.query is None):
+            raise ValueError("a SQL source needs exactly one of 'table' or 'query'")
+        return self
+
+
+class PreparationConfig(_Section):
+    """How raw rows become a regular series: grid, duplicates, gaps."""
+
+    frequency: str = Field("auto", description="sampling interval such as '5min', or 'auto' to infer it")
+    max_interpolated_gap: int = Field(
+        3, ge=0, description="missing steps filled by linear interpolation; longer gaps split the series"
+    )
+
+
+class WindowConfig(_Section):
+    """How a series is cut into windows."""
+
+    length: int = Field(48, ge=4, le=4096, description="time steps per window")
+    train_stride: int = Field(2, ge=1, description="steps between training windows")
+
+
+class ModelConfig(_Section):
+    """The reconstruction LSTM autoencoder and how it is trained."""
+
+    units: int = Field(32, ge=1, description="LSTM units in each encoder and decoder layer")
+    depth: int = Field(1, ge=1, le=4, description="stacked LSTM layers in the encoder and in the decoder")
+    activation: Literal["tanh", "relu"] = "tanh"
+    epochs: int = Field(40, ge=1)
+    batch_size: int = Field(64, ge=1)
+    learning_rate: float = Field(1e-3, gt=0)
+    validation_fraction: float = Field(0.2, gt=0, lt=0.9)
+    patience: int = Field(5, ge=1, description="epochs without validation improvement before stopping")
+    seed: int = 42
+
+
+class ThresholdConfig(_Section):
+    """How the anomaly threshold is learned from validation window errors."""
+
+    method: Literal["mad", "quantile"] = "mad"
+    k: float = Field(6.0, gt=0, description="'mad': threshold = median + k * 1.4826 * MAD")
+    quantile: float = Field(0.995, gt=0, lt=1, description="'quantile': threshold = this quantile")
+
+
+class EmbeddingConfig(_Section):
+    """Which windows keep their encoder vectors, and how they are grouped."""
+
+    normal_sample_every: int = Field(24, ge=1, description="keep one normal window every N steps")
+    max_clusters: int = Field(8, ge=2)
+
+
+class StorageConfig(_Section):
+    """Where results and model artifacts go."""
+
+    db: str = DEFAULT_DB_URL
+    models: Path = Path("models")
+
+
+class RetrainConfig(_Section):
+    """When a stream gets a new model version."""
+
+    policy: Literal["first_sight", "every_run"] = "first_sight"
+
+
+class PipelineConfig(_Section):
+    """The whole configuration of a pipeline."""
+
+    name: str = "pipeline"
+    source: SourceConfig
+    preparation: PreparationConfig = PreparationConfig()
+    window: WindowConfig = WindowConfig()
+    model: ModelConfig = ModelConfig()
+    threshold: ThresholdConfig = ThresholdConfig()
+    embeddings: EmbeddingConfig = EmbeddingConfig()
+    retrain: RetrainConfig = RetrainConfig()
+    storage: StorageConfig = StorageConfig()
+
+    def with_overrides(
+        self, *, data: Path | None = None, db: str | None = None, models: Path | None = None
+    ) -> PipelineConfig:
+        """Return a copy with CLI flags applied; ``--data`` replaces the source and re-detects its layout."""
+        config = self
+        if data is not None:
+            source = self.source.model_dump(exclude={"path", "url", "table", "query", "layout"})
+            config = config.model_copy(update={"source": SourceConfig(path=data, **source)})
+        storage = {}
+        if db is not None:
+            storage["db"] = db
+        if models is not None:
+            storage["models"] = models
+        if storage:
+            config = config.model_copy(update={"storage": config.storage.model_copy(update=storage)})
+        return config
+
+
+def _format_validation_error(error: ValidationError, origin: str) -> str:
+    first = error.errors()[0]
+    location = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    return f"{origin}: {location}: {first['msg']}{more}"
+
+
+def load_config(path: Path | None) -> PipelineConfig:
+    """Read and validate a TOML pipeline file; relative data paths are taken from the file's folder.
+
+    Data paths are resolved against the config file so that a scheduler (whose working directory is
+    rarely the project) finds the same data; the database URL and models folder stay as written.
+    """
+    if path is None:
+        raise ConfigError("no pipeline config given: pass CONFIG or --data PATH")
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    source = raw.get("source")
+    if isinstance(source, dict) and isinstance(source.get("path"), str):
+        data_path = Path(source["path"])
+        if not data_path.is_absolute():
+            source["path"] = str(Path(path).parent / data_path)
+    return config_from_dict(raw, origin=str(path))
+
+
+def config_from_dict(raw: dict, *, origin: str = "config") -> PipelineConfig:
+    """Validate a configuration given as a dictionary (the parsed TOML)."""
+    try:
+        return PipelineConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc, origin)) from None
+
+
+def config_for_data(data: Path) -> PipelineConfig:
+    """The default configuration for a data path given on the command line without a config file."""
+    return PipelineConfig(source=SourceConfig(path=data))
