@@ -8,6 +8,7 @@ so ``anomaly db upgrade`` works from any working directory.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -28,7 +29,7 @@ def describe_url(url: str) -> str:
         return "<unparseable URL>"
 
 
-def _enable_sqlite_foreign_keys(dbapi_connection, _record) -> None:
+def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")

@@ -1,0 +1,162 @@
+"""The ``anomaly`` command: thin argument parsing over the same functions users can import.
+
+Errors meant for users (``AnomalyError``) become one line on stderr and a non-zero exit code:
+1 when a run finished but some streams failed, 2 for configuration, data or database errors.
+TensorFlow is only imported by the commands that need it, so ``anomaly --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from anomaly.config import DEFAULT_DB_URL, PipelineConfig, config_for_data, load_config
+from anomaly.errors import AnomalyError, ConfigError
+
+EXIT_OK = 0
+EXIT_STREAMS_FAILED = 1
+EXIT_ERROR = 2
+
+log = logging.getLogger("anomaly")
+
+
+def _add_common_options(parser: argparse.ArgumentParser, *, with_config: bool = True) -> None:
+    if with_config:
+        parser.add_argument(
+            "config", nargs="?", type=Path, help="pipeline TOML file (e.g. pipelines/sample.toml)"
+        )
+        parser.add_argument(
+            "--data",
+            type=Path,
+            help="input data: a CSV/Parquet file (long or wide layout) or a directory of CSV files; "
+            "overrides the config's source",
+        )
+        parser.add_argument("--models", type=Path, help="directory for model artifacts (default: models)")
+    parser.add_argument(
+        "--db", help=f"SQLAlchemy database URL (default: $ANOMALY_DB_URL, the config's, or {DEFAULT_DB_URL})"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="anomaly", description="Time-series anomaly detection with per-stream LSTM autoencoders."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    descriptions = {
+        "run": "train where needed, score all new data and store the results (one transaction per stream)",
+        "train": "train a model for every stream that needs one (first half of 'run')",
+        "score": "score new data with each stream's active model (second half of 'run')",
+    }
+    for name, description in descriptions.items():
+        _add_common_options(commands.add_parser(name, help=description, description=description))
+
+    database = commands.add_parser("db", help="database schema management")
+    database_commands = database.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
+    upgrade = database_commands.add_parser(
+        "upgrade", help="create or migrate the schema", description="create or migrate the schema (Alembic)"
+    )
+    _add_common_options(upgrade, with_config=False)
+
+    dashboard = commands.add_parser(
+        "dashboard", help="start the Streamlit dashboard", description="start the Streamlit dashboard"
+    )
+    _add_common_options(dashboard, with_config=False)
+    dashboard.add_argument("--port", type=int, help="port to serve on (default: Streamlit's, 8501)")
+    return parser
+
+
+def _database_url(flag: str | None, configured: str | None = None) -> str:
+    """Flag, then ``ANOMALY_DB_URL``, then the config file, then the default."""
+    return flag or os.environ.get("ANOMALY_DB_URL") or configured or DEFAULT_DB_URL
+
+
+def _pipeline_config(args: argparse.Namespace) -> PipelineConfig:
+    if args.config is None and args.data is None:
+        raise ConfigError("give a pipeline config (e.g. pipelines/sample.toml) or --data PATH")
+    config = load_config(args.config) if args.config is not None else config_for_data(args.data)
+    env_db = os.environ.get("ANOMALY_DB_URL")
+    configured_db = config.storage.db if args.config is not None else None
+    db = args.db or env_db or configured_db or DEFAULT_DB_URL
+    return config.with_overrides(data=args.data, db=db, models=args.models)
+
+
+def _run_pipeline(args: argparse.Namespace) -> int:
+    from pipelines.runner import execute
+    from pipelines.stream_job import Command
+
+    config = _pipeline_config(args)
+    summary = execute(config, Command(args.command))
+    for outcome in summary.outcomes:
+        if outcome.error:
+            print(f"FAILED  {outcome.name}: {outcome.error}")
+        else:
+            work = outcome.work
+            trained = (
+                f", trained v{work.trained_version} in {work.train_seconds:.1f} s"
+                if work.trained_version
+                else ""
+            )
+            print(
+                f"ok      {outcome.name}: {work.counts.scores} rows scored, "
+                f"{work.counts.anomalies} anomalies{trained}"
+            )
+    from anomaly.storage.database import describe_url
+
+    print(
+        f"run {summary.run_id} {summary.status}: {summary.n_anomalies} anomalies in "
+        f"{len(summary.outcomes)} streams -> {describe_url(config.storage.db)} "
+        "(look with 'anomaly dashboard' or SQL on the anomalies table)"
+    )
+    if summary.failures:
+        print(f"error: {len(summary.failures)} stream(s) failed; see above", file=sys.stderr)
+        return EXIT_STREAMS_FAILED
+    return EXIT_OK
+
+
+def _upgrade_database(args: argparse.Namespace) -> int:
+    from anomaly.storage.database import describe_url, open_engine, upgrade_schema
+
+    url = _database_url(args.db)
+    engine = open_engine(url)
+    upgrade_schema(engine)
+    engine.dispose()
+    print(f"schema of {describe_url(url)} is up to date")
+    return EXIT_OK
+
+
+def _start_dashboard(args: argparse.Namespace) -> int:
+    from dashboard.launch import launch
+
+    return launch(_database_url(args.db), args.port)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``anomaly`` command; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+    handlers = {"run": _run_pipeline, "train": _run_pipeline, "score": _run_pipeline}
+    try:
+        if args.command == "db":
+            return _upgrade_database(args)
+        if args.command == "dashboard":
+            return _start_dashboard(args)
+        return handlers[args.command](args)
+    except AnomalyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

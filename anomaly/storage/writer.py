@@ -1,0 +1,218 @@
+"""Writing one stream's results in one transaction, so a failure leaves no partial rows.
+
+Rows are inserted in bulk (Core ``insert`` with a list of parameter sets, which SQLAlchemy sends as
+one executemany) rather than through ORM ``add`` loops.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, insert, select, update
+
+from anomaly.data.types import PreparedStream
+from anomaly.detection import StreamAnalysis
+from anomaly.storage.schema import Anomaly, Model, Score, Stream, Window
+
+
+@dataclass(frozen=True)
+class NewModel:
+    """A model version trained in this run, to be recorded (and made active) with the stream's results."""
+
+    version: int
+    trained_from: datetime
+    trained_to: datetime
+    params: dict[str, Any]
+    threshold: float
+    threshold_method: str
+    val_loss: float | None
+    artifact: str
+
+
+@dataclass(frozen=True)
+class WrittenCounts:
+    """How many rows one stream added, for the ``runs`` row and the log."""
+
+    scores: int
+    windows: int
+    anomalies: int
+
+
+def write_stream_results(
+    connection: Connection,
+    *,
+    run_id: int,
+    stream: PreparedStream,
+    new_model: NewModel | None,
+    active_model_id: int | None,
+    analysis: StreamAnalysis | None,
+) -> WrittenCounts:
+    """Record ``stream``, an optional new model version and an optional analysis, inside the caller's
+    transaction. Exactly one of ``new_model`` and ``active_model_id`` names the model in use."""
+    stream_id = _upsert_stream(connection, stream)
+    model_id = _insert_model(connection, stream_id, new_model) if new_model else active_model_id
+    if analysis is None or model_id is None:
+        return WrittenCounts(0, 0, 0)
+    timestamps = stream.values.index.to_pydatetime()
+    n_scores = _insert_scores(connection, run_id, stream_id, model_id, stream, analysis, timestamps)
+    anomaly_ids = _insert_anomalies(connection, run_id, stream_id, model_id, analysis, timestamps)
+    n_windows = _insert_windows(connection, run_id, stream_id, model_id, analysis, anomaly_ids, timestamps)
+    scored_rows = analysis.scored_rows
+    if len(scored_rows):
+        connection.execute(
+            update(Stream).where(Stream.id == stream_id).values(last_scored_ts=timestamps[scored_rows[-1]])
+        )
+    return WrittenCounts(scores=n_scores, windows=n_windows, anomalies=len(anomaly_ids))
+
+
+def _upsert_stream(connection: Connection, stream: PreparedStream) -> int:
+    index = stream.values.index
+    fields = {
+        "channels": stream.channels,
+        "frequency": _frequency_label(stream.frequency.total_seconds()),
+        "last_ts": index[-1].to_pydatetime(),
+    }
+    existing = connection.execute(
+        select(Stream.id, Stream.first_ts).where(Stream.name == stream.name)
+    ).first()
+    if existing is None:
+        return connection.execute(
+            insert(Stream)
+            .values(name=stream.name, first_ts=index[0].to_pydatetime(), **fields)
+            .returning(Stream.id)
+        ).scalar_one()
+    first_ts = (
+        min(existing.first_ts, index[0].to_pydatetime()) if existing.first_ts else index[0].to_pydatetime()
+    )
+    connection.execute(update(Stream).where(Stream.id == existing.id).values(first_ts=first_ts, **fields))
+    return existing.id
+
+
+def _frequency_label(seconds: float) -> str:
+    """A readable sampling interval such as '10min', '1h' or '30s'."""
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+def _insert_model(connection: Connection, stream_id: int, model: NewModel) -> int:
+    connection.execute(update(Model).where(Model.stream_id == stream_id).values(active=False))
+    return connection.execute(
+        insert(Model)
+        .values(
+            stream_id=stream_id,
+            version=model.version,
+            created_at=datetime.now(UTC),
+            trained_from=model.trained_from,
+            trained_to=model.trained_to,
+            params=model.params,
+            threshold=model.threshold,
+            threshold_method=model.threshold_method,
+            val_loss=model.val_loss,
+            artifact=model.artifact,
+            active=True,
+        )
+        .returning(Model.id)
+    ).scalar_one()
+
+
+def _insert_scores(
+    connection: Connection,
+    run_id: int,
+    stream_id: int,
+    model_id: int,
+    stream: PreparedStream,
+    analysis: StreamAnalysis,
+    timestamps: np.ndarray,
+) -> int:
+    rows = analysis.scored_rows
+    if len(rows) == 0:
+        return 0
+    values = stream.values.to_numpy(dtype=float)[rows]
+    errors = analysis.row_errors[rows]
+    univariate = values.shape[1] == 1
+    parameters = [
+        {
+            "stream_id": stream_id,
+            "ts": timestamps[row],
+            "model_id": model_id,
+            "value": float(value[0]) if univariate else None,
+            "values": None if univariate else [float(v) for v in value],
+            "error": float(error),
+            "threshold": analysis.threshold,
+            "is_anomaly": bool(error > analysis.threshold),
+            "run_id": run_id,
+        }
+        for row, value, error in zip(rows, values, errors, strict=True)
+    ]
+    connection.execute(insert(Score), parameters)
+    return len(parameters)
+
+
+def _insert_anomalies(
+    connection: Connection,
+    run_id: int,
+    stream_id: int,
+    model_id: int,
+    analysis: StreamAnalysis,
+    timestamps: np.ndarray,
+) -> list[int]:
+    return [
+        connection.execute(
+            insert(Anomaly)
+            .values(
+                stream_id=stream_id,
+                model_id=model_id,
+                run_id=run_id,
+                start_ts=timestamps[event.first_row],
+                end_ts=timestamps[event.last_row],
+                peak_ts=timestamps[event.peak_row],
+                peak_error=event.peak_error,
+                threshold=analysis.threshold,
+                severity=event.severity,
+                n_windows=event.n_windows,
+                status="open",
+            )
+            .returning(Anomaly.id)
+        ).scalar_one()
+        for event in analysis.events
+    ]
+
+
+def _insert_windows(
+    connection: Connection,
+    run_id: int,
+    stream_id: int,
+    model_id: int,
+    analysis: StreamAnalysis,
+    anomaly_ids: list[int],
+    timestamps: np.ndarray,
+) -> int:
+    kept = analysis.kept
+    if len(kept.starts) == 0:
+        return 0
+    length = kept.reconstructions.shape[1]
+    parameters = [
+        {
+            "stream_id": stream_id,
+            "model_id": model_id,
+            "run_id": run_id,
+            "start_ts": timestamps[start],
+            "end_ts": timestamps[start + length - 1],
+            "error": float(kept.errors[i]),
+            "is_anomaly": bool(kept.flagged[i]),
+            "anomaly_id": anomaly_ids[kept.event[i]] if kept.event[i] >= 0 else None,
+            "embedding": [round(float(v), 6) for v in kept.embeddings[i]],
+            "cluster": int(kept.clusters[i]),
+            "x": float(kept.xy[i, 0]),
+            "y": float(kept.xy[i, 1]),
+            "reconstruction": np.round(kept.reconstructions[i], 6).tolist(),
+        }
+        for i, start in enumerate(kept.starts)
+    ]
+    connection.execute(insert(Window), parameters)
+    return len(parameters)

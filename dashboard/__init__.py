@@ -1,0 +1,13 @@
+"""The Streamlit dashboard: what the pipeline flagged, why, and which anomalies look alike.
+
+It only reads the database the pipeline writes (plus an analyst's verdict on an anomaly) and never
+imports TensorFlow. The roles:
+
+- ``queries``: every SQL statement, as functions of an engine returning DataFrames (no Streamlit).
+- ``downsample``: why and how long series are reduced to a few thousand points in the database.
+- ``explain``: an anomaly window's error split over time and channels (numpy).
+- ``charts``: Plotly figure builders (no Streamlit).
+- ``data`` and ``widgets``: Streamlit's caches around ``queries`` and the shared selectors.
+- ``app`` and ``views/``: the Streamlit entry point and one page per module.
+- ``launch``: starts ``streamlit run`` for the ``anomaly dashboard`` command.
+"""

@@ -1,0 +1,455 @@
+"""Every query the dashboard makes, as functions of an ``Engine`` that return DataFrames.
+
+Kept free of Streamlit so that each can be tested against a fixture database. All statements are
+SQLAlchemy Core ``select()``/``update()`` over the models of ``anomaly.storage.schema`` with bound
+parameters; user input never becomes SQL text. ``set_anomaly_status`` is the only write, so the
+dashboard runs with a read-only database user plus UPDATE on ``anomalies(status, note)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, Float, Integer, and_, case, cast, func, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement, FunctionElement
+
+from anomaly.storage.database import has_schema
+from anomaly.storage.schema import ANOMALY_STATUSES, Anomaly, Model, Run, Score, Stream, Window
+from dashboard.downsample import DEFAULT_BUCKETS, envelope_points, plan_buckets
+
+# Rows of raw values the anomaly detail may read for one window; a window is tens to hundreds long.
+MAX_WINDOW_ROWS = 10_000
+
+
+class DatabaseState(Enum):
+    """What the dashboard can show: nothing yet (with a hint what to run), or the pipeline's results."""
+
+    MISSING = "missing"
+    NO_SCHEMA = "no_schema"
+    NO_RUNS = "no_runs"
+    READY = "ready"
+
+
+class epoch_seconds(FunctionElement):
+    """Seconds since 1970 of a timestamp column, compiled per dialect so bucketing runs in the database."""
+
+    type = Float()
+    inherit_cache = True
+    name = "epoch_seconds"
+
+
+@compiles(epoch_seconds, "sqlite")
+def _epoch_seconds_sqlite(element: epoch_seconds, compiler: Any, **kw: Any) -> str:
+    # SQLite stores the UTC timestamps as text; julianday() parses it, 2440587.5 is 1970-01-01.
+    return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
+
+
+@compiles(epoch_seconds)
+def _epoch_seconds_default(element: epoch_seconds, compiler: Any, **kw: Any) -> str:
+    return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
+
+
+def sqlite_file_missing(url: str) -> bool:
+    """Whether ``url`` names an SQLite file that does not exist, which connecting would create."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:") or database.startswith("file:"):
+        return False
+    return not Path(database).exists()
+
+
+def database_state(engine: Engine) -> DatabaseState:
+    """``NO_SCHEMA`` before ``anomaly db upgrade``/the first run, ``NO_RUNS`` when nothing ran yet."""
+    if not has_schema(engine):
+        return DatabaseState.NO_SCHEMA
+    with engine.connect() as connection:
+        n_runs = connection.execute(select(func.count()).select_from(Run)).scalar_one()
+    return DatabaseState.READY if n_runs else DatabaseState.NO_RUNS
+
+
+def data_version(engine: Engine) -> tuple[Any, ...]:
+    """A cheap fingerprint that changes whenever a run starts or ends or a verdict is stored.
+
+    Cached queries take it as an argument, so a refresh after a new pipeline run never shows stale
+    results while unchanged data is served from the cache.
+    """
+    with engine.connect() as connection:
+        runs = connection.execute(
+            select(func.max(Run.id), func.max(Run.finished_at), func.count(Run.id))
+        ).one()
+        verdicts = connection.execute(
+            select(func.count(Anomaly.id), func.count(Anomaly.note)).where(Anomaly.status != "open")
+        ).one()
+    return (*tuple(runs), *tuple(verdicts))
+
+
+def _frame(engine: Engine, statement: Any, columns: list[str] | None = None) -> pd.DataFrame:
+    with engine.connect() as connection:
+        result = connection.execute(statement)
+        rows = result.all()
+        names = columns or list(result.keys())
+    return pd.DataFrame([tuple(row) for row in rows], columns=names)
+
+
+def streams(engine: Engine) -> pd.DataFrame:
+    """All streams by name: id, name, channels (list), frequency, first/last/last-scored timestamps."""
+    statement = select(
+        Stream.id,
+        Stream.name,
+        Stream.channels,
+        Stream.frequency,
+        Stream.first_ts,
+        Stream.last_ts,
+        Stream.last_scored_ts,
+    ).order_by(Stream.name)
+    return _frame(engine, statement)
+
+
+def stream_overview(engine: Engine) -> pd.DataFrame:
+    """One row per stream: open and total anomalies, latest anomaly start, active model and threshold."""
+    counts = (
+        select(
+            Anomaly.stream_id,
+            func.sum(case((Anomaly.status == "open", 1), else_=0)).label("open_anomalies"),
+            func.count(Anomaly.id).label("anomalies"),
+            func.max(Anomaly.start_ts).label("latest_anomaly"),
+        )
+        .group_by(Anomaly.stream_id)
+        .subquery()
+    )
+    active = select(Model.stream_id, Model.version, Model.threshold, Model.created_at).where(
+        Model.active.is_(True)
+    )
+    active = active.subquery()
+    statement = (
+        select(
+            Stream.name.label("stream"),
+            Stream.channels,
+            func.coalesce(counts.c.open_anomalies, 0).label("open_anomalies"),
+            func.coalesce(counts.c.anomalies, 0).label("anomalies"),
+            counts.c.latest_anomaly,
+            active.c.version.label("model_version"),
+            active.c.threshold,
+            active.c.created_at.label("model_trained_at"),
+            Stream.last_scored_ts,
+        )
+        .outerjoin(counts, counts.c.stream_id == Stream.id)
+        .outerjoin(active, active.c.stream_id == Stream.id)
+        .order_by(Stream.name)
+    )
+    frame = _frame(engine, statement)
+    frame["latest_anomaly"] = pd.to_datetime(frame["latest_anomaly"], utc=True)
+    frame["channels"] = frame["channels"].map(lambda names: ", ".join(names))
+    return frame
+
+
+def run_history(engine: Engine, limit: int = 100) -> pd.DataFrame:
+    """The latest runs first, with status and the error message of failed ones."""
+    statement = (
+        select(
+            Run.id,
+            Run.command,
+            Run.status,
+            Run.started_at,
+            Run.finished_at,
+            Run.n_streams,
+            Run.n_windows,
+            Run.n_anomalies,
+            Run.error,
+        )
+        .order_by(Run.id.desc())
+        .limit(limit)
+    )
+    frame = _frame(engine, statement)
+    frame["duration_s"] = (
+        pd.to_datetime(frame["finished_at"], utc=True) - pd.to_datetime(frame["started_at"], utc=True)
+    ).dt.total_seconds()
+    return frame
+
+
+def score_extent(engine: Engine, stream_id: int) -> tuple[datetime, datetime] | None:
+    """First and last scored timestamp of a stream, or None when it has no scores yet."""
+    statement = select(func.min(Score.ts), func.max(Score.ts)).where(Score.stream_id == stream_id)
+    with engine.connect() as connection:
+        first, last = connection.execute(statement).one()
+    if first is None:
+        return None
+    return _utc(first), _utc(last)
+
+
+def _utc(value: datetime | str) -> datetime:
+    """An aware UTC datetime from an aggregate, which some dialects return untyped (naive or text)."""
+    stamp = pd.Timestamp(value)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return stamp.to_pydatetime()
+
+
+def _channel_columns(channels: list[str]) -> list[ColumnElement[float]]:
+    """The value expression of each channel: ``scores.value`` alone, or elements of ``scores.values``."""
+    if len(channels) <= 1:
+        return [Score.value]
+    return [Score.values[index].as_float() for index in range(len(channels))]
+
+
+def count_scores(engine: Engine, stream_id: int, start: datetime, end: datetime) -> int:
+    """Scored timestamps of a stream within ``start..end`` (inclusive)."""
+    statement = select(func.count()).where(
+        Score.stream_id == stream_id, Score.ts >= start, Score.ts <= end
+    )
+    with engine.connect() as connection:
+        return int(connection.execute(statement).scalar_one())
+
+
+@dataclass(frozen=True)
+class SeriesPoints:
+    """A stream's values and errors downsampled for plotting.
+
+    ``points`` has ``ts`` (UTC), one column per channel (named as the channel) and ``error``;
+    ``n_rows`` is the number of scored rows they summarise.
+    """
+
+    points: pd.DataFrame
+    n_rows: int
+
+
+def stream_series(
+    engine: Engine,
+    stream_id: int,
+    channels: list[str],
+    start: datetime,
+    end: datetime,
+    n_buckets: int = DEFAULT_BUCKETS,
+) -> SeriesPoints:
+    """Values and errors of ``start..end`` reduced in the database to per-bucket minima and maxima.
+
+    At most ``2 * n_buckets`` points come back however many rows the range holds; see
+    ``dashboard.downsample`` for why spikes survive.
+    """
+    plan = plan_buckets(start, end, n_buckets)
+    t = epoch_seconds(Score.ts)
+    bucket = cast((t - plan.start_s) * plan.index_scale(), Integer).label("bucket")
+    value_columns = [*_channel_columns(channels), Score.error]
+    names = [*channels, "error"]
+    aggregates = []
+    for name, column in zip(names, value_columns, strict=True):
+        aggregates += [func.min(column).label(f"{name}_min"), func.max(column).label(f"{name}_max")]
+    statement = (
+        select(
+            bucket,
+            func.count().label("n"),
+            func.min(Score.ts).label("t_first"),
+            func.max(Score.ts).label("t_last"),
+            *aggregates,
+        )
+        .where(Score.stream_id == stream_id, Score.ts >= start, Score.ts <= end)
+        .group_by(bucket)
+    )
+    buckets = _frame(engine, statement, ["bucket", "n", "t_first", "t_last"] + [
+        f"{name}_{end_}" for name in names for end_ in ("min", "max")
+    ])
+    return SeriesPoints(points=envelope_points(buckets, names), n_rows=int(buckets["n"].sum()))
+
+
+def threshold_steps(engine: Engine, stream_id: int, start: datetime, end: datetime) -> pd.DataFrame:
+    """The threshold in force over time: one row per model version that scored ``start..end``.
+
+    Columns: version, threshold, start_ts, end_ts (first and last timestamp it scored), in time order.
+    """
+    statement = (
+        select(
+            Model.version,
+            Score.threshold,
+            func.min(Score.ts).label("start_ts"),
+            func.max(Score.ts).label("end_ts"),
+        )
+        .join(Model, Model.id == Score.model_id)
+        .where(Score.stream_id == stream_id, Score.ts >= start, Score.ts <= end)
+        .group_by(Model.version, Score.threshold)
+        .order_by(func.min(Score.ts))
+    )
+    frame = _frame(engine, statement)
+    for column in ("start_ts", "end_ts"):
+        frame[column] = pd.to_datetime(frame[column], utc=True)
+    return frame
+
+
+def anomalies(
+    engine: Engine,
+    *,
+    stream_names: list[str] | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    min_severity: float | None = None,
+    statuses: list[str] | None = None,
+) -> pd.DataFrame:
+    """Anomaly events matching the filters (each None means no filter), most severe first.
+
+    An event matches a time range when it overlaps it. Columns: id, stream, stream_id, start_ts,
+    end_ts, peak_ts, peak_error, threshold, severity, n_windows, status, note, model_version, run_id.
+    """
+    conditions = []
+    if stream_names is not None:
+        conditions.append(Stream.name.in_(stream_names))
+    if start is not None:
+        conditions.append(Anomaly.end_ts >= start)
+    if end is not None:
+        conditions.append(Anomaly.start_ts <= end)
+    if min_severity is not None:
+        conditions.append(Anomaly.severity >= min_severity)
+    if statuses is not None:
+        conditions.append(Anomaly.status.in_(statuses))
+    statement = (
+        select(
+            Anomaly.id,
+            Stream.name.label("stream"),
+            Anomaly.stream_id,
+            Anomaly.start_ts,
+            Anomaly.end_ts,
+            Anomaly.peak_ts,
+            Anomaly.peak_error,
+            Anomaly.threshold,
+            Anomaly.severity,
+            Anomaly.n_windows,
+            Anomaly.status,
+            Anomaly.note,
+            Model.version.label("model_version"),
+            Anomaly.run_id,
+        )
+        .join(Stream, Stream.id == Anomaly.stream_id)
+        .join(Model, Model.id == Anomaly.model_id)
+        .where(and_(True, *conditions))
+        .order_by(Anomaly.severity.desc(), Anomaly.id)
+    )
+    return _frame(engine, statement)
+
+
+def anomaly_windows(engine: Engine, anomaly_id: int) -> pd.DataFrame:
+    """The stored windows of one anomaly in time order, with their reconstruction and cluster."""
+    statement = (
+        select(
+            Window.id,
+            Window.start_ts,
+            Window.end_ts,
+            Window.error,
+            Window.cluster,
+            Window.reconstruction,
+        )
+        .where(Window.anomaly_id == anomaly_id)
+        .order_by(Window.start_ts)
+    )
+    return _frame(engine, statement)
+
+
+def window_values(
+    engine: Engine, stream_id: int, channels: list[str], start: datetime, end: datetime
+) -> pd.DataFrame:
+    """The raw values of ``start..end`` (a window): ``ts``, one column per channel, ``error``."""
+    statement = (
+        select(Score.ts, *_channel_columns(channels), Score.error)
+        .where(Score.stream_id == stream_id, Score.ts >= start, Score.ts <= end)
+        .order_by(Score.ts)
+        .limit(MAX_WINDOW_ROWS)
+    )
+    return _frame(engine, statement, ["ts", *channels, "error"])
+
+
+def channel_scales(engine: Engine, stream_id: int, channels: list[str]) -> np.ndarray:
+    """Each channel's standard deviation over the stream, shape ``(n_channels,)``; 1 where undefined.
+
+    Errors are compared across channels in these units, as the model's scaler would, so that a
+    channel measured in large units does not take the whole error share.
+    """
+    columns = _channel_columns(channels)
+    aggregates = []
+    for column in columns:
+        aggregates += [func.avg(column), func.avg(column * column)]
+    with engine.connect() as connection:
+        row = connection.execute(select(*aggregates).where(Score.stream_id == stream_id)).one()
+    means = np.array([np.nan if v is None else float(v) for v in row[0::2]])
+    squares = np.array([np.nan if v is None else float(v) for v in row[1::2]])
+    scales = np.sqrt(np.clip(squares - means**2, 0.0, None))
+    return np.where(np.isfinite(scales) & (scales > 0), scales, 1.0)
+
+
+def embeddings(engine: Engine) -> pd.DataFrame:
+    """Every stored window with a 2-D position: window id, stream, times, cluster, x, y, flags."""
+    statement = (
+        select(
+            Window.id.label("window_id"),
+            Stream.name.label("stream"),
+            Window.start_ts,
+            Window.end_ts,
+            Window.error,
+            Window.is_anomaly,
+            Window.anomaly_id,
+            Window.cluster,
+            Window.x,
+            Window.y,
+        )
+        .join(Stream, Stream.id == Window.stream_id)
+        .where(Window.x.is_not(None), Window.y.is_not(None))
+        .order_by(Window.id)
+    )
+    return _frame(engine, statement)
+
+
+def nearest_windows(engine: Engine, anomaly_id: int, k: int = 10) -> pd.DataFrame:
+    """The ``k`` stored windows closest in embedding space to any window of the anomaly.
+
+    Only windows with an embedding of the same length are comparable; the anomaly's own windows are
+    left out. Columns: window_id, stream, start_ts, end_ts, cluster, is_anomaly, anomaly_id, distance
+    (Euclidean, in embedding units), nearest first.
+    """
+    own = _frame(engine, select(Window.embedding).where(Window.anomaly_id == anomaly_id))
+    if own.empty:
+        return pd.DataFrame(
+            columns=[
+                "window_id", "stream", "start_ts", "end_ts", "cluster", "is_anomaly", "anomaly_id",
+                "distance",
+            ]
+        )
+    queries = np.array(own["embedding"].tolist(), dtype=float)
+    statement = (
+        select(
+            Window.id.label("window_id"),
+            Stream.name.label("stream"),
+            Window.start_ts,
+            Window.end_ts,
+            Window.cluster,
+            Window.is_anomaly,
+            Window.anomaly_id,
+            Window.embedding,
+        )
+        .join(Stream, Stream.id == Window.stream_id)
+        .where((Window.anomaly_id != anomaly_id) | Window.anomaly_id.is_(None))
+    )
+    candidates = _frame(engine, statement)
+    candidates = candidates[candidates["embedding"].map(len) == queries.shape[1]]
+    if candidates.empty:
+        return candidates.drop(columns="embedding").assign(distance=pd.Series(dtype=float))
+    vectors = np.array(candidates["embedding"].tolist(), dtype=float)
+    distances = np.min([np.linalg.norm(vectors - query, axis=1) for query in queries], axis=0)
+    nearest = candidates.drop(columns="embedding").assign(distance=distances)
+    return nearest.nsmallest(k, "distance").reset_index(drop=True)
+
+
+def set_anomaly_status(engine: Engine, anomaly_id: int, status: str, note: str | None) -> None:
+    """Store an analyst's verdict on an anomaly: the dashboard's only write."""
+    if status not in ANOMALY_STATUSES:
+        raise ValueError(f"status must be one of {', '.join(ANOMALY_STATUSES)}, got {status!r}")
+    statement = (
+        update(Anomaly)
+        .where(Anomaly.id == anomaly_id)
+        .values(status=status, note=(note or "").strip() or None)
+    )
+    with engine.begin() as connection:
+        if connection.execute(statement).rowcount != 1:
+            raise LookupError(f"no anomaly with id {anomaly_id}")

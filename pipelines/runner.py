@@ -1,0 +1,122 @@
+"""Running a pipeline over every stream of its source, one stream at a time.
+
+One run = one ``runs`` row plus one transaction per stream. A stream that fails is logged and
+recorded in the run's error; the other streams' results are kept. The run's status is ``failed``
+when any stream failed, so schedulers and SQL alerting see it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from anomaly.config import PipelineConfig
+from anomaly.data import RawStream, load_source
+from anomaly.errors import AnomalyError, DatabaseError
+from anomaly.storage.database import open_engine, upgrade_schema
+from pipelines.bookkeeping import finish_run, start_run
+from pipelines.progress import progress_over
+from pipelines.stream_job import Command, StreamWork, process_stream
+
+log = logging.getLogger("anomaly")
+
+
+@dataclass(frozen=True)
+class StreamOutcome:
+    """How one stream fared: its work when it succeeded, its error message when it failed."""
+
+    name: str
+    work: StreamWork | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a run did, for the CLI's report and for tests."""
+
+    run_id: int
+    status: str
+    outcomes: list[StreamOutcome]
+
+    @property
+    def failures(self) -> list[StreamOutcome]:
+        """The streams that failed."""
+        return [outcome for outcome in self.outcomes if outcome.error is not None]
+
+    @property
+    def n_anomalies(self) -> int:
+        """Anomaly events stored by this run."""
+        return sum(o.work.counts.anomalies for o in self.outcomes if o.work)
+
+    @property
+    def n_windows(self) -> int:
+        """Windows stored (with embeddings) by this run."""
+        return sum(o.work.counts.windows for o in self.outcomes if o.work)
+
+
+def execute(config: PipelineConfig, command: Command) -> RunSummary:
+    """Carry out ``command`` for every stream of ``config.source`` and record the run."""
+    engine = open_engine(config.storage.db)
+    try:
+        upgrade_schema(engine)
+        run_id = start_run(engine, command.value, config.model_dump(mode="json"))
+        try:
+            outcomes = _process_all(engine, run_id, config, command)
+        except AnomalyError as exc:
+            finish_run(
+                engine, run_id, status="failed", n_streams=0, n_windows=0, n_anomalies=0, error=str(exc)
+            )
+            raise
+        failures = [o for o in outcomes if o.error is not None]
+        summary = RunSummary(run_id=run_id, status="failed" if failures else "succeeded", outcomes=outcomes)
+        finish_run(
+            engine,
+            run_id,
+            status=summary.status,
+            n_streams=len(outcomes),
+            n_windows=summary.n_windows,
+            n_anomalies=summary.n_anomalies,
+            error=_failure_message(failures, len(outcomes)) if failures else None,
+        )
+        return summary
+    finally:
+        engine.dispose()
+
+
+def _process_all(
+    engine: Engine, run_id: int, config: PipelineConfig, command: Command
+) -> list[StreamOutcome]:
+    loaded = load_source(config.source)
+    outcomes = [StreamOutcome(name, None, str(error)) for name, error in loaded.failures.items()]
+    for name, error in loaded.failures.items():
+        log.error("%s: %s", name, error)
+    with progress_over(loaded.streams, command.value, lambda raw: raw.name) as streams:
+        for raw in streams:
+            outcomes.append(_process_one(engine, run_id, raw, config, command))
+    return sorted(outcomes, key=lambda outcome: outcome.name)
+
+
+def _process_one(
+    engine: Engine, run_id: int, raw: RawStream, config: PipelineConfig, command: Command
+) -> StreamOutcome:
+    try:
+        return StreamOutcome(raw.name, process_stream(engine, run_id, raw, config, command), None)
+    except AnomalyError as exc:
+        message = str(exc)
+    except SQLAlchemyError as exc:
+        message = str(
+            DatabaseError(f"writing stream {raw.name!r} failed, nothing of it was stored: {exc.orig or exc}")
+        )
+    except Exception as exc:  # a bug must not cost the other streams their results
+        log.debug("stream %s failed", raw.name, exc_info=True)
+        message = f"stream {raw.name!r}: unexpected {type(exc).__name__}: {exc}"
+    log.error("%s", message)
+    return StreamOutcome(raw.name, None, message)
+
+
+def _failure_message(failures: list[StreamOutcome], n_streams: int) -> str:
+    details = "; ".join(f.error for f in failures)
+    return f"{len(failures)} of {n_streams} streams failed: {details}"

@@ -1,0 +1,60 @@
+"""Shared fixtures: small synthetic sensor data and a tiny, fast pipeline configuration.
+
+Tests never read ../shared/ (a user's machine has none); they build their data here or use the
+bundled sample data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from anomaly.config import PipelineConfig, config_from_dict
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def sensor_frame(
+    name: str, n: int = 600, *, seed: int = 0, spike_at: int | None = None, freq: str = "10min"
+) -> pd.DataFrame:
+    """A long-layout frame of one stream: a daily-ish sine with noise and an optional spike."""
+    rng = np.random.default_rng(seed)
+    timestamps = pd.date_range("2026-01-01", periods=n, freq=freq, tz="UTC")
+    values = np.sin(np.arange(n) * 2 * np.pi / 72) + rng.normal(0, 0.05, n)
+    if spike_at is not None:
+        values[spike_at : spike_at + 3] += 6.0
+    return pd.DataFrame(
+        {"timestamp": timestamps.strftime("%Y-%m-%dT%H:%M:%SZ"), "stream": name, "value": values}
+    )
+
+
+def write_long_csv(path: Path, frames: list[pd.DataFrame]) -> Path:
+    """Write frames as one long CSV and return its path."""
+    pd.concat(frames, ignore_index=True).to_csv(path, index=False)
+    return path
+
+
+def tiny_config(data: Path, tmp_path: Path, **sections: dict) -> PipelineConfig:
+    """A configuration that trains in about a second per stream: small window, few units, few epochs."""
+    raw = {
+        "source": {"path": str(data)},
+        "window": {"length": 16, "train_stride": 4},
+        "model": {"units": 8, "epochs": 3, "batch_size": 32, "patience": 2},
+        "embeddings": {"normal_sample_every": 12, "max_clusters": 3},
+        "storage": {"db": f"sqlite:///{tmp_path / 'anomaly.db'}", "models": str(tmp_path / "models")},
+    }
+    for key, value in sections.items():
+        raw[key] = {**raw.get(key, {}), **value}
+    return config_from_dict(raw)
+
+
+@pytest.fixture
+def two_stream_csv(tmp_path: Path) -> Path:
+    """A long CSV with two clean streams, the second with a spike."""
+    return write_long_csv(
+        tmp_path / "sensors.csv",
+        [sensor_frame("plant/a", seed=1), sensor_frame("plant/b", seed=2, spike_at=500)],
+    )

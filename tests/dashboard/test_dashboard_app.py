@@ -1,0 +1,155 @@
+"""Every page of the app, run headless with Streamlit's AppTest on the fixture database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import APP_PATH
+from sqlalchemy import Engine, select
+from streamlit.testing.v1 import AppTest
+
+from anomaly.storage.database import open_engine, upgrade_schema
+from anomaly.storage.schema import Anomaly
+from dashboard import queries
+
+TIMEOUT_S = 30
+
+
+def start(db_url: str, monkeypatch: pytest.MonkeyPatch, page: str | None = None, **params: str) -> AppTest:
+    """Run the app for ``db_url``, then open ``page`` (relative to app.py) with query ``params``."""
+    monkeypatch.setenv("ANOMALY_DB_URL", db_url)
+    app = AppTest.from_file(str(APP_PATH), default_timeout=TIMEOUT_S).run()
+    if page is not None:
+        app.switch_page(page)
+        app.query_params.update(params)
+        app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def chart_traces(app: AppTest) -> list[list[dict]]:
+    """The traces of each Plotly chart on the page, as sent to the browser."""
+    return [json.loads(chart.proto.spec)["data"] for chart in app.get("plotly_chart")]
+
+
+def test_overview_lists_streams_and_failed_runs(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = start(db_url, monkeypatch)
+    assert app.title[0].value == "Overview"
+    assert [metric.label for metric in app.metric][:2] == ["Streams", "Open anomalies"]
+    assert app.metric[0].value == "3"
+    assert any("is not a number" in error.value for error in app.error)
+    streams, runs = app.dataframe[0].value, app.dataframe[1].value
+    assert set(streams["stream"]) == {"machine_temperature", "realKnownCause/nyc_taxi.csv", "pump_station_7"}
+    assert "failed" in set(runs["status"])
+
+
+def test_stream_view_draws_series_error_and_threshold_steps(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = start(db_url, monkeypatch, "views/stream.py", stream="machine_temperature")
+    assert app.selectbox[0].value == "machine_temperature"
+    (traces,) = chart_traces(app)
+    names = [trace.get("name") for trace in traces]
+    assert names[:3] == ["value", "error", "threshold"]
+    assert traces[2]["line"]["shape"] == "hv"
+    assert app.slider[0].value[0] < app.slider[0].value[1]
+    assert "scored timestamps" in app.caption[0].value
+
+
+def test_stream_view_of_multivariate_stream_shows_each_channel(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = start(db_url, monkeypatch, "views/stream.py", stream="pump_station_7")
+    (traces,) = chart_traces(app)
+    assert [trace.get("name") for trace in traces][:3] == ["pressure", "flow", "vibration"]
+    app.multiselect[0].set_value(["vibration"]).run()
+    (traces,) = chart_traces(app)
+    assert [trace.get("name") for trace in traces][:2] == ["vibration", "error"]
+
+
+def test_time_range_narrows_the_stream_view(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = start(db_url, monkeypatch, "views/stream.py", stream="machine_temperature")
+    first, last = app.slider[0].value
+    app.slider[0].set_value((first, first + (last - first) / 10)).run()
+    assert not app.exception
+    assert "240 scored timestamps" in app.caption[0].value or "241 scored" in app.caption[0].value
+
+
+def test_anomaly_detail_explains_a_multivariate_flag(
+    db_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pump = queries.anomalies(engine, stream_names=["pump_station_7"]).iloc[0]
+    app = start(db_url, monkeypatch, "views/anomaly.py", anomaly=str(pump["id"]))
+    assert app.selectbox[0].value == pump["id"]
+    window_chart, share_chart = chart_traces(app)
+    assert {trace.get("name") for trace in window_chart} == {"actual", "reconstruction", "error"}
+    assert share_chart[0]["type"] == "bar"
+    neighbours = app.dataframe[0].value
+    assert len(neighbours) == 10 and "distance" in neighbours
+
+
+def test_confirming_in_the_ui_changes_the_database(
+    db_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = queries.anomalies(engine, statuses=["open"]).iloc[0]
+    app = start(db_url, monkeypatch, "views/anomaly.py", anomaly=str(target["id"]))
+    app.text_area[0].input("bearing failure, replaced")
+    app.button(key="confirm").click().run()
+    assert not app.exception
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(Anomaly.status, Anomaly.note).where(Anomaly.id == int(target["id"]))
+        ).one()
+    assert tuple(row) == ("confirmed", "bearing failure, replaced")
+    assert any("marked confirmed" in message.value for message in app.success)
+    assert app.metric[3].value == "confirmed"
+
+
+def test_embeddings_page_lists_a_chosen_cluster(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = start(db_url, monkeypatch, "views/embeddings.py")
+    (traces,) = chart_traces(app)
+    assert [trace.get("name") for trace in traces][-1] == "flagged"
+    app.selectbox(key="cluster").set_value(2).run()
+    by_stream, members = app.dataframe[0].value, app.dataframe[1].value
+    assert set(members["stream"]) == {"machine_temperature", "pump_station_7"}
+    assert by_stream["windows"].sum() == len(members)
+
+
+def test_anomalies_table_filters_sorts_and_downloads(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = start(db_url, monkeypatch, "views/anomalies.py")
+    assert len(app.dataframe[0].value) == 5
+    app.multiselect(key="filter_streams").set_value(["pump_station_7"]).run()
+    assert set(app.dataframe[0].value["stream"]) == {"pump_station_7"}
+    app.multiselect(key="filter_status").set_value(["open"]).run()
+    assert len(app.dataframe[0].value) == 1
+    app.multiselect(key="filter_streams").set_value([]).run()
+    app.number_input(key="filter_severity").set_value(3.0).run()
+    assert (app.dataframe[0].value["severity"] >= 3.0).all()
+    app.selectbox(key="sort_by").set_value("start_ts").run()
+    app.toggle(key="sort_descending").set_value(False).run()
+    assert app.dataframe[0].value["start_ts"].is_monotonic_increasing
+    assert app.get("download_button")
+
+
+@pytest.mark.parametrize("fill", ["missing", "no_tables", "no_runs"])
+def test_empty_database_says_what_to_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fill: str) -> None:
+    path = tmp_path / "anomaly.db"
+    url = f"sqlite:///{path}"
+    if fill != "missing":
+        engine = open_engine(url)
+        if fill == "no_runs":
+            upgrade_schema(engine)
+        engine.dispose()
+    app = start(url, monkeypatch)
+    assert "anomaly run pipelines/sample.toml" in app.code[0].value
+    assert app.info and not app.error
+    assert path.exists() == (fill != "missing"), "the dashboard must not create the database"
+
+
+def test_unreachable_database_shows_an_error_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = start("postgresql+psycopg://nobody:secret@127.0.0.1:9/anomaly", monkeypatch)
+    assert len(app.error) == 1
+    assert "Cannot open the database" in app.error[0].value
+    assert "secret" not in app.error[0].value

@@ -1,0 +1,44 @@
+import numpy as np
+
+from anomaly.events import merge_flagged_windows
+
+
+def _merge(starts, errors, threshold=1.0, length=3, segment=None, n_rows=20):
+    starts = np.asarray(starts)
+    segment = np.zeros(n_rows, dtype=int) if segment is None else np.asarray(segment)
+    step_errors = np.zeros(n_rows)
+    return merge_flagged_windows(starts, np.asarray(errors, float), threshold, length, segment, step_errors)
+
+
+def test_overlapping_flagged_windows_make_one_event():
+    events = _merge(range(10), [0, 2, 3, 2, 0, 0, 0, 0, 0, 0])
+    assert len(events) == 1
+    event = events[0]
+    assert (event.first_row, event.last_row) == (1, 5)
+    assert event.n_windows == 3
+    assert event.peak_error == 3
+    assert event.severity == 3
+
+
+def test_touching_windows_merge_and_distant_ones_do_not():
+    # windows at 0 (rows 0-2) and 3 (rows 3-5) touch; window at 10 is separate
+    starts = [0, 3, 10]
+    events = _merge(starts, [2, 2, 2])
+    assert [(e.first_row, e.last_row) for e in events] == [(0, 5), (10, 12)]
+
+
+def test_events_never_join_across_a_gap():
+    segment = [0] * 5 + [1] * 5
+    events = _merge([1, 2, 5], [2, 2, 2], segment=segment, n_rows=10)
+    assert [(e.first_row, e.last_row) for e in events] == [(1, 4), (5, 7)]
+
+
+def test_peak_is_where_step_error_is_largest():
+    starts = np.arange(5)
+    step_errors = np.array([0, 0, 0, 9.0, 0, 0, 0, 0])
+    events = merge_flagged_windows(starts, np.array([0, 2, 2, 2, 0.0]), 1.0, 3, np.zeros(8, int), step_errors)
+    assert events[0].peak_row == 3
+
+
+def test_nothing_flagged_gives_no_events():
+    assert _merge(range(5), [0.1] * 5) == []
