@@ -143,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(message)s",
         stream=sys.stderr,
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     handlers = {"run": _run_pipeline, "train": _run_pipeline, "score": _run_pipeline}
     try:
         if args.command == "db":

@@ -58,27 +58,42 @@ class WindowConfig(_Section):
     """How a series is cut into windows."""
 
     length: int = Field(48, ge=4, le=4096, description="time steps per window")
-    train_stride: int = Field(2, ge=1, description="steps between training windows")
+    train_stride: int = Field(4, ge=1, description="steps between training windows")
 
 
 class ModelConfig(_Section):
     """The reconstruction LSTM autoencoder and how it is trained."""
 
-    units: int = Field(32, ge=1, description="LSTM units in each encoder and decoder layer")
+    units: int = Field(64, ge=1, description="LSTM units in each encoder and decoder layer")
     depth: int = Field(1, ge=1, le=4, description="stacked LSTM layers in the encoder and in the decoder")
     activation: Literal["tanh", "relu"] = "tanh"
-    epochs: int = Field(40, ge=1)
+    reverse_target: bool = Field(
+        True, description="decode the window in reverse order (easier to train, Srivastava et al. 2015)"
+    )
+    epochs: int = Field(60, ge=1)
     batch_size: int = Field(64, ge=1)
     learning_rate: float = Field(1e-3, gt=0)
     validation_fraction: float = Field(0.2, gt=0, lt=0.9)
-    patience: int = Field(5, ge=1, description="epochs without validation improvement before stopping")
+    patience: int = Field(10, ge=1, description="epochs without validation improvement before stopping")
     seed: int = 42
 
 
 class ThresholdConfig(_Section):
-    """How the anomaly threshold is learned from validation window errors."""
+    """How the anomaly threshold is learnt from the errors of windows the model was fitted on."""
 
-    method: Literal["mad", "quantile"] = "mad"
+    method: Literal["block_maxima", "mad", "quantile"] = Field(
+        "block_maxima",
+        description="'block_maxima': margin x the block_quantile of the maxima of `blocks` consecutive "
+        "blocks of errors; 'mad': median + k * 1.4826 * MAD; 'quantile': that quantile of the errors",
+    )
+    errors: Literal["fitted", "validation"] = Field(
+        "fitted", description="learn from every window of the fitted rows, or only the held-out tail"
+    )
+    blocks: int = Field(10, ge=2, description="'block_maxima': consecutive blocks the errors are cut into")
+    block_quantile: float = Field(
+        0.75, gt=0, le=1, description="'block_maxima': quantile of the block maxima"
+    )
+    margin: float = Field(1.2, gt=0, description="'block_maxima': factor above that quantile")
     k: float = Field(6.0, gt=0, description="'mad': threshold = median + k * 1.4826 * MAD")
     quantile: float = Field(0.995, gt=0, lt=1, description="'quantile': threshold = this quantile")
 

@@ -6,6 +6,7 @@ bundled sample data.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -58,3 +59,55 @@ def two_stream_csv(tmp_path: Path) -> Path:
         tmp_path / "sensors.csv",
         [sensor_frame("plant/a", seed=1), sensor_frame("plant/b", seed=2, spike_at=500)],
     )
+
+
+@pytest.fixture(scope="session")
+def sample_run_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A database filled by the real sample pipeline with its default config, through the CLI.
+
+    Shared by the quality test and the dashboard's browser test; it trains seven models, so it
+    runs once per session.
+    """
+    from anomaly.cli import main
+
+    workdir = tmp_path_factory.mktemp("sample_run")
+    url = f"sqlite:///{workdir / 'anomaly.db'}"
+    exit_code = main(
+        ["run", str(ROOT / "pipelines" / "sample.toml"), "--db", url, "--models", str(workdir / "models")]
+    )
+    assert exit_code == 0
+    return url
+
+
+POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database on the local server, dropped afterwards.
+
+    CI starts the server (``.ci/run``), so there an unreachable server fails the test; on a
+    developer machine without PostgreSQL the test is skipped with the reason.
+    """
+    import os
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"anomaly_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as exc:
+        admin.dispose()
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"no PostgreSQL server on 127.0.0.1:5432 ({str(exc.orig).splitlines()[0]})")
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

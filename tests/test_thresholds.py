@@ -5,7 +5,7 @@ from anomaly.config import ThresholdConfig
 from anomaly.thresholds import learn_threshold
 
 
-@pytest.mark.parametrize("method", ["mad", "quantile"])
+@pytest.mark.parametrize("method", ["block_maxima", "mad", "quantile"])
 def test_threshold_separates_normal_errors_from_outliers(method):
     rng = np.random.default_rng(0)
     normal = rng.gamma(2.0, 0.01, size=2000)
@@ -32,10 +32,26 @@ def test_mad_formula():
 
 def test_constant_errors_never_flag_normal_data():
     errors = np.full(100, 0.25)
-    for method in ("mad", "quantile"):
+    for method in ("block_maxima", "mad", "quantile"):
         assert learn_threshold(errors, ThresholdConfig(method=method)) > 0.25
 
 
 def test_no_finite_errors_is_an_error():
     with pytest.raises(ValueError, match="no finite"):
         learn_threshold(np.array([np.nan]), ThresholdConfig())
+
+
+def test_block_maxima_sits_above_recurring_normal_peaks_and_below_a_rare_anomaly():
+    rng = np.random.default_rng(2)
+    errors = rng.gamma(2.0, 0.01, size=2000)
+    errors[::100] = 0.3  # a hard but normal pattern, recurring in every block
+    errors[1500:1520] = 1.0  # one anomaly
+    threshold = learn_threshold(errors, ThresholdConfig(method="block_maxima"))
+    assert 0.3 < threshold < 1.0
+    assert threshold == pytest.approx(1.2 * 0.3)
+
+
+def test_block_maxima_formula():
+    errors = np.arange(1.0, 11.0)  # ten blocks of one error each
+    config = ThresholdConfig(method="block_maxima", blocks=10, block_quantile=0.5, margin=2.0)
+    assert learn_threshold(errors, config) == pytest.approx(2.0 * 5.5)

@@ -73,7 +73,7 @@ class LSTMAutoencoderDetector:
     # -- fitting -----------------------------------------------------------------------------------
     def fit(self, stream: PreparedStream) -> Self:
         """Train on ``stream``: the first rows for gradient steps, the last ``validation_fraction`` to
-        stop early and to learn the threshold from errors the model did not train on."""
+        stop early; then learn the threshold from window errors (see ``ThresholdConfig.errors``)."""
         length = self.window.length
         values = stream.values.to_numpy(dtype=float)
         split_row = int(len(values) * (1 - self.model.validation_fraction))
@@ -113,8 +113,11 @@ class LSTMAutoencoderDetector:
         self.epochs_trained_ = len(history.history["loss"])
         self.val_loss_ = float(min(history.history["val_loss"]))
 
-        validation_errors = self._window_errors(validation_windows)
-        self.threshold_ = learn_threshold(validation_errors, self.threshold)
+        if self.threshold.errors == "validation":
+            threshold_windows = validation_windows
+        else:
+            threshold_windows = gather_windows(scaled, window_starts(stream.segment, length, 1), length)
+        self.threshold_ = learn_threshold(self._window_errors(threshold_windows), self.threshold)
         self.embedding_space_ = EmbeddingSpace.fit(
             self.transform(train_windows), max_clusters=self.max_clusters, seed=self.model.seed
         )
@@ -241,6 +244,7 @@ class LSTMAutoencoderDetector:
                 units=self.model.units,
                 depth=self.model.depth,
                 activation=self.model.activation,
+                reverse_target=self.model.reverse_target,
                 learning_rate=self.model.learning_rate,
                 seed=self.model.seed,
             )

@@ -8,7 +8,6 @@ reconstructions, and a failed run with its error message.
 from __future__ import annotations
 
 import shutil
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,12 +18,10 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from anomaly.storage.database import open_engine, upgrade_schema
+from anomaly.storage.schema import Anomaly, Model, Run, Score, Stream, Window
 
-from anomaly.storage.database import open_engine, upgrade_schema  # noqa: E402
-from anomaly.storage.schema import Anomaly, Model, Run, Score, Stream, Window  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 START = datetime(2024, 3, 1, tzinfo=UTC)
 WINDOW_LENGTH = 32
@@ -197,6 +194,6 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def pipeline_db_url(db_url: str) -> str:
-    """The database the browser test drives; the lead overrides it with one the real pipeline filled."""
-    return db_url
+def pipeline_db_url(sample_run_db: str) -> str:
+    """The database the browser test drives: one filled by the real sample pipeline."""
+    return sample_run_db
