@@ -20,12 +20,12 @@ if _PROJECT_ROOT not in sys.path:
 import streamlit as st  # noqa: E402
 from sqlalchemy.exc import SQLAlchemyError  # noqa: E402
 
+from anomaly.config import DEFAULT_DB_URL  # noqa: E402
 from anomaly.errors import DatabaseError  # noqa: E402
 from anomaly.storage.database import describe_url  # noqa: E402
 from dashboard import data  # noqa: E402
 from dashboard.queries import DatabaseState, database_state, sqlite_file_missing  # noqa: E402
 
-DEFAULT_DB_URL = "sqlite:///anomaly.db"
 FILL_COMMAND = "anomaly run pipelines/sample.toml"
 
 PAGES = [
