@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, Float, Integer, and_, case, cast, func, select, update
+from sqlalchemy import Engine, Float, Integer, and_, case, func, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
@@ -55,6 +55,25 @@ def _epoch_seconds_sqlite(element: epoch_seconds, compiler: Any, **kw: Any) -> s
 @compiles(epoch_seconds)
 def _epoch_seconds_default(element: epoch_seconds, compiler: Any, **kw: Any) -> str:
     return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
+
+
+class bucket_floor(FunctionElement):
+    """The whole part of a non-negative number: CAST truncates on SQLite but rounds on PostgreSQL,
+    which would shift every bucket by half a width and add one."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "bucket_floor"
+
+
+@compiles(bucket_floor, "sqlite")
+def _bucket_floor_sqlite(element: bucket_floor, compiler: Any, **kw: Any) -> str:
+    return f"CAST({compiler.process(element.clauses, **kw)} AS INTEGER)"
+
+
+@compiles(bucket_floor)
+def _bucket_floor_default(element: bucket_floor, compiler: Any, **kw: Any) -> str:
+    return f"CAST(FLOOR({compiler.process(element.clauses, **kw)}) AS INTEGER)"
 
 
 def sqlite_file_missing(url: str) -> bool:
@@ -235,7 +254,7 @@ def stream_series(
     """
     plan = plan_buckets(start, end, n_buckets)
     t = epoch_seconds(Score.ts)
-    bucket = cast((t - plan.start_s) * plan.index_scale(), Integer).label("bucket")
+    bucket = bucket_floor((t - plan.start_s) * plan.index_scale()).label("bucket")
     value_columns = [*_channel_columns(channels), Score.error]
     names = [*channels, "error"]
     aggregates = []

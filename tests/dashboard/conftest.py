@@ -8,6 +8,7 @@ reconstructions, and a failed run with its error message.
 from __future__ import annotations
 
 import shutil
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
 from anomaly.storage.database import open_engine, upgrade_schema
@@ -187,7 +188,34 @@ def db_url(fixture_db_file: Path, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
+def postgres_readonly_engine(postgres_url: str) -> Iterator[Engine]:
+    """The fixture database on PostgreSQL, reached through a role that may only read, plus update an
+    anomaly's status and note (the dashboard's one write)."""
+    build_database(postgres_url)
+    role = f"dashboard_reader_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE ROLE "{role}" LOGIN'))
+        connection.execute(text(f'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{role}"'))
+        connection.execute(text(f'GRANT UPDATE (status, note) ON anomalies TO "{role}"'))
+    engine = open_engine(postgres_url.replace("postgres@", f"{role}@"))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP OWNED BY "{role}"'))
+            connection.execute(text(f'DROP ROLE "{role}"'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql-readonly"])
+def engine(request: pytest.FixtureRequest, db_url: str) -> Iterator[Engine]:
+    """The fixture database as the dashboard's queries see it: a SQLite file, or PostgreSQL through a
+    read-only role."""
+    if request.param == "postgresql-readonly":
+        yield request.getfixturevalue("postgres_readonly_engine")
+        return
     engine = open_engine(db_url)
     yield engine
     engine.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,14 @@ from anomaly.storage.schema import Anomaly
 from dashboard import queries
 
 TIMEOUT_S = 30
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """The app under test reads the SQLite copy at ``db_url``, so its writes are checked there."""
+    engine = open_engine(db_url)
+    yield engine
+    engine.dispose()
 
 
 def start(db_url: str, monkeypatch: pytest.MonkeyPatch, page: str | None = None, **params: str) -> AppTest:

@@ -108,8 +108,13 @@ def test_anomaly_windows_carry_reconstruction_of_window_shape(engine: Engine) ->
     windows = queries.anomaly_windows(engine, int(pump["id"]))
     assert len(windows) == 2
     assert np.asarray(windows.iloc[0]["reconstruction"]).shape == (WINDOW_LENGTH, 3)
-    values = queries.window_values(engine, int(pump["stream_id"]), ["pressure", "flow", "vibration"],
-                                   windows.iloc[0]["start_ts"], windows.iloc[0]["end_ts"])
+    values = queries.window_values(
+        engine,
+        int(pump["stream_id"]),
+        ["pressure", "flow", "vibration"],
+        windows.iloc[0]["start_ts"],
+        windows.iloc[0]["end_ts"],
+    )
     assert len(values) == WINDOW_LENGTH
 
 
@@ -150,3 +155,14 @@ def test_set_anomaly_status_is_the_only_write(engine: Engine) -> None:
         queries.set_anomaly_status(engine, 1, "deleted", None)
     with pytest.raises(LookupError):
         queries.set_anomaly_status(engine, 10_000, "confirmed", None)
+
+
+def test_the_dashboard_role_cannot_write_anything_else(postgres_readonly_engine: Engine) -> None:
+    from sqlalchemy import update
+    from sqlalchemy.exc import ProgrammingError
+
+    with (
+        pytest.raises(ProgrammingError, match="permission denied"),
+        postgres_readonly_engine.begin() as connection,
+    ):
+        connection.execute(update(Anomaly).values(severity=0.0))
