@@ -399,11 +399,14 @@ def channel_scales(engine: Engine, stream_id: int, channels: list[str]) -> np.nd
 
 
 def embeddings(engine: Engine) -> pd.DataFrame:
-    """Every stored window with a 2-D position: window id, stream, times, cluster, x, y, flags."""
+    """Every stored window with a 2-D position: window id, stream, model id and version, times,
+    cluster, x, y, flags. Positions and clusters belong to the model that encoded the window."""
     statement = (
         select(
             Window.id.label("window_id"),
             Stream.name.label("stream"),
+            Window.model_id,
+            Model.version.label("model_version"),
             Window.start_ts,
             Window.end_ts,
             Window.error,
@@ -414,6 +417,7 @@ def embeddings(engine: Engine) -> pd.DataFrame:
             Window.y,
         )
         .join(Stream, Stream.id == Window.stream_id)
+        .join(Model, Model.id == Window.model_id)
         .where(Window.x.is_not(None), Window.y.is_not(None))
         .order_by(Window.id)
     )
