@@ -15,6 +15,7 @@ from pathlib import Path
 
 from anomaly.config import DEFAULT_DB_URL, PipelineConfig, config_for_data, load_config
 from anomaly.errors import AnomalyError, ConfigError
+from anomaly.evaluation.command import add_evaluate_parser, run_evaluate
 
 EXIT_OK = 0
 EXIT_STREAMS_FAILED = 1
@@ -54,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     }
     for name, description in descriptions.items():
         _add_common_options(commands.add_parser(name, help=description, description=description))
+
+    add_evaluate_parser(commands)
 
     database = commands.add_parser("db", help="database schema management")
     database_commands = database.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
@@ -144,7 +147,12 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    handlers = {"run": _run_pipeline, "train": _run_pipeline, "score": _run_pipeline}
+    handlers = {
+        "run": _run_pipeline,
+        "train": _run_pipeline,
+        "score": _run_pipeline,
+        "evaluate": run_evaluate,
+    }
     try:
         if args.command == "db":
             return _upgrade_database(args)

@@ -3,12 +3,14 @@
 A labelled window counts as found when a detected event overlaps it; a detected event that overlaps
 no labelled window is a false positive. Counting events (not points) keeps a long anomaly from
 outweighing many short ones, and never crediting points that were not flagged keeps it honest.
+``pr_auc`` adds a threshold-free, point-wise view of the ranking score.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from anomaly.labels import LabelWindows
@@ -59,3 +61,25 @@ def event_scores(detected: dict[str, list[Interval]], labels: LabelWindows) -> E
         found += sum(any(_overlaps(event, window) for event in events) for window in windows)
         total += len(windows)
     return EventScores(true_events, false_events, found, total)
+
+
+def alarm_intervals(timestamps: pd.DatetimeIndex, alarms: np.ndarray) -> list[Interval]:
+    """Runs of consecutive alarmed rows (rows in time order) as (first, last) timestamp intervals.
+
+    Adjacent alarms are one event, so a detector is not credited or blamed once per row.
+    """
+    flags = np.concatenate([[False], np.asarray(alarms, dtype=bool), [False]])
+    edges = np.diff(flags.astype(np.int8))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
+    return [(timestamps[start], timestamps[end]) for start, end in zip(starts, ends, strict=True)]
+
+
+def pr_auc(labels: np.ndarray, scores: np.ndarray) -> float | None:
+    """Average precision of ranking rows by ``scores`` against 0/1 ``labels``: the area under the
+    point-wise precision-recall curve, independent of any threshold; None without a labelled row."""
+    from sklearn.metrics import average_precision_score
+
+    labels = np.asarray(labels)
+    if not labels.any():
+        return None
+    return float(average_precision_score(labels, scores))

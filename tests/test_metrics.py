@@ -1,11 +1,12 @@
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from anomaly.errors import DataError
 from anomaly.labels import load_labels
-from anomaly.metrics import event_scores
+from anomaly.metrics import alarm_intervals, event_scores, pr_auc
 
 
 def _t(text):
@@ -56,3 +57,18 @@ def test_bad_labels_file_names_the_problem(tmp_path):
     path.write_text('{"a": [["not a time", "2026-01-01"]]}')
     with pytest.raises(DataError, match=r"labels.json, stream 'a': bad \[start, end\] pair"):
         load_labels(path)
+
+
+def test_alarm_intervals_merge_adjacent_rows():
+    stamps = pd.date_range("2026-01-01", periods=6, freq="1h", tz="UTC")
+    intervals = alarm_intervals(stamps, np.array([1, 1, 0, 0, 1, 1]))
+    assert intervals == [(stamps[0], stamps[1]), (stamps[4], stamps[5])]
+    assert alarm_intervals(stamps, np.zeros(6)) == []
+
+
+def test_pr_auc_on_tiny_rankings():
+    labels = np.array([0, 0, 1, 1])
+    assert pr_auc(labels, np.array([0.1, 0.2, 0.8, 0.9])) == pytest.approx(1.0)
+    # ranking: 1 (pos), 0.8 (neg), 0.5 (pos): precision 1 at recall 0.5, 2/3 at recall 1
+    assert pr_auc(labels, np.array([0.8, 0.1, 1.0, 0.5])) == pytest.approx(0.5 * 1 + 0.5 * 2 / 3)
+    assert pr_auc(np.zeros(4), np.arange(4)) is None

@@ -1,0 +1,39 @@
+"""Detection quality on labelled data (``anomaly evaluate``).
+
+- ``nab``: the Numenta Anomaly Benchmark score (profiles, probation, optimised threshold);
+  ``anomaly.metrics`` holds the event-level precision/recall/F1 and the point-wise PR-AUC.
+- ``scorers``: what a protocol needs from a detector (``RowScorer``), and the LSTM autoencoder behind it.
+- ``protocols``: ``offline`` (fit on the whole series) and ``streaming`` (NAB's rules, no look-ahead),
+  giving each input row a ranking score in [0, 1] and the detector's decision.
+- ``runner``: ``evaluate`` over a directory of CSV files, writing the per-row output and the report.
+- ``report``: the per-file and total metrics as a text table or JSON.
+- ``command``: the ``anomaly evaluate`` subcommand.
+"""
+
+import importlib
+from typing import Any
+
+# Names resolve on first use, so that importing the ``command`` submodule (which ``anomaly --help``
+# does) does not load pandas, scikit-learn and the model code.
+_EXPORTS = {
+    "PROFILES": "nab",
+    "CostProfile": "nab",
+    "NabScore": "nab",
+    "OptimisedScore": "nab",
+    "best_threshold": "nab",
+    "EvaluationProtocol": "protocols",
+    "RowResults": "protocols",
+    "score_rows": "protocols",
+    "EvaluationReport": "report",
+    "FileReport": "report",
+    "evaluate": "runner",
+    "LSTMRowScorer": "scorers",
+    "RowScorer": "scorers",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
