@@ -11,15 +11,13 @@ import argparse
 import logging
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 from anomaly.config import DEFAULT_DB_URL, PipelineConfig, config_for_data, load_config
 from anomaly.errors import AnomalyError, ConfigError
 from anomaly.evaluation.command import add_evaluate_parser, run_evaluate
-
-EXIT_OK = 0
-EXIT_STREAMS_FAILED = 1
-EXIT_ERROR = 2
+from anomaly.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_STREAMS_FAILED
 
 log = logging.getLogger("anomaly")
 
@@ -56,6 +54,23 @@ def build_parser() -> argparse.ArgumentParser:
     for name, description in descriptions.items():
         _add_common_options(commands.add_parser(name, help=description, description=description))
 
+    schedule_description = (
+        "run the pipeline now and then every INTERVAL at a fixed rate, until SIGTERM or Ctrl-C "
+        "(which let the current run finish)"
+    )
+    schedule = commands.add_parser(
+        "schedule", help="run the pipeline periodically", description=schedule_description
+    )
+    _add_common_options(schedule)
+    schedule.add_argument(
+        "--every",
+        required=True,
+        type=_interval_argument,
+        metavar="INTERVAL",
+        help="time between run starts: a number and a unit, e.g. 30s, 15m, 1h, 1d",
+    )
+    schedule.add_argument("--max-runs", type=int, metavar="N", help="stop after N runs (default: never)")
+
     add_evaluate_parser(commands)
 
     database = commands.add_parser("db", help="database schema management")
@@ -71,6 +86,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common_options(dashboard, with_config=False)
     dashboard.add_argument("--port", type=int, help="port to serve on (default: Streamlit's, 8501)")
     return parser
+
+
+def _interval_argument(text: str) -> timedelta:
+    from pipelines.schedule import parse_interval
+
+    try:
+        return parse_interval(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _database_url(flag: str | None, configured: str | None = None) -> str:
@@ -115,10 +139,18 @@ def _run_pipeline(args: argparse.Namespace) -> int:
         f"{len(summary.outcomes)} streams -> {describe_url(config.storage.db)} "
         "(look with 'anomaly dashboard' or SQL on the anomalies table)"
     )
+    for name in summary.skipped:
+        print(f"skipped {name}: another run is working on it")
     if summary.failures:
         print(f"error: {len(summary.failures)} stream(s) failed; see above", file=sys.stderr)
         return EXIT_STREAMS_FAILED
     return EXIT_OK
+
+
+def _schedule(args: argparse.Namespace) -> int:
+    from pipelines.schedule import run_every
+
+    return run_every(_pipeline_config(args), args.every, max_runs=args.max_runs)
 
 
 def _upgrade_database(args: argparse.Namespace) -> int:
@@ -152,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         "train": _run_pipeline,
         "score": _run_pipeline,
         "evaluate": run_evaluate,
+        "schedule": _schedule,
     }
     try:
         if args.command == "db":
@@ -164,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -5,8 +5,21 @@
 - ``bookkeeping``: the ``runs`` row that records each invocation.
 - ``progress``: a progress bar on a terminal, plain log lines without one.
 - ``*.toml``: pipeline definitions; ``sample.toml`` runs the bundled sample data.
+- ``locks``: per-stream and per-run locks, so overlapping runs never work on the same stream.
+- ``schedule``: ``anomaly schedule``: runs at a fixed rate until stopped.
 """
 
-from pipelines.runner import Command, RunSummary, StreamOutcome, execute
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["Command", "RunSummary", "StreamOutcome", "execute"]
+
+
+def __getattr__(name: str) -> Any:
+    """Load the runner on first use, so ``anomaly --help`` does not pay for it."""
+    if name in __all__:
+        from pipelines import runner
+
+        return getattr(runner, name)
+    raise AttributeError(f"module 'pipelines' has no attribute {name!r}")

@@ -3,12 +3,17 @@
 One run = one ``runs`` row plus one transaction per stream. A stream that fails is logged and
 recorded in the run's error; the other streams' results are kept. The run's status is ``failed``
 when any stream failed, so schedulers and SQL alerting see it.
+
+Runs may overlap (a slow run and the next scheduled one, or two hosts sharing a database): each
+stream is worked on under its stream lock, and a stream another run holds is skipped, not waited
+for, since the run holding it is doing that very work; the next run picks up whatever is left.
+Before starting, a run marks as failed every earlier run whose process died while ``running``.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -17,7 +22,8 @@ from anomaly.config import PipelineConfig
 from anomaly.data import RawStream, load_source
 from anomaly.errors import AnomalyError, DatabaseError
 from anomaly.storage.database import open_engine, upgrade_schema
-from pipelines.bookkeeping import finish_run, start_run
+from pipelines.bookkeeping import finish_run, mark_abandoned_runs, started_run
+from pipelines.locks import locked, stream_lock_name, try_locked
 from pipelines.progress import progress_over
 from pipelines.stream_job import Command, StreamWork, process_stream
 
@@ -35,11 +41,16 @@ class StreamOutcome:
 
 @dataclass(frozen=True)
 class RunSummary:
-    """What a run did, for the CLI's report and for tests."""
+    """What a run did, for the CLI's report and for tests.
+
+    ``outcomes`` holds the streams this run worked on; ``skipped`` names those it left alone because
+    another run was working on them (not a failure).
+    """
 
     run_id: int
     status: str
     outcomes: list[StreamOutcome]
+    skipped: list[str] = field(default_factory=list)
 
     @property
     def failures(self) -> list[StreamOutcome]:
@@ -61,49 +72,67 @@ def execute(config: PipelineConfig, command: Command) -> RunSummary:
     """Carry out ``command`` for every stream of ``config.source`` and record the run."""
     engine = open_engine(config.storage.db)
     try:
-        upgrade_schema(engine)
-        run_id = start_run(engine, command.value, config.model_dump(mode="json"))
-        try:
-            outcomes = _process_all(engine, run_id, config, command)
-        except AnomalyError as exc:
-            finish_run(
-                engine, run_id, status="failed", n_streams=0, n_windows=0, n_anomalies=0, error=str(exc)
+        with locked(engine, "schema"):  # two runs on a new database would both create the tables
+            upgrade_schema(engine)
+        mark_abandoned_runs(engine)
+        with started_run(engine, command.value, config.model_dump(mode="json")) as run_id:
+            try:
+                outcomes, skipped = _process_all(engine, run_id, config, command)
+            except AnomalyError as exc:
+                finish_run(
+                    engine, run_id, status="failed", n_streams=0, n_windows=0, n_anomalies=0, error=str(exc)
+                )
+                raise
+            failures = [o for o in outcomes if o.error is not None]
+            summary = RunSummary(
+                run_id=run_id,
+                status="failed" if failures else "succeeded",
+                outcomes=outcomes,
+                skipped=skipped,
             )
-            raise
-        failures = [o for o in outcomes if o.error is not None]
-        summary = RunSummary(run_id=run_id, status="failed" if failures else "succeeded", outcomes=outcomes)
-        finish_run(
-            engine,
-            run_id,
-            status=summary.status,
-            n_streams=len(outcomes),
-            n_windows=summary.n_windows,
-            n_anomalies=summary.n_anomalies,
-            error=_failure_message(failures, len(outcomes)) if failures else None,
-        )
-        return summary
+            finish_run(
+                engine,
+                run_id,
+                status=summary.status,
+                n_streams=len(outcomes),
+                n_windows=summary.n_windows,
+                n_anomalies=summary.n_anomalies,
+                error=_failure_message(failures, len(outcomes)) if failures else None,
+            )
+            return summary
     finally:
         engine.dispose()
 
 
 def _process_all(
     engine: Engine, run_id: int, config: PipelineConfig, command: Command
-) -> list[StreamOutcome]:
+) -> tuple[list[StreamOutcome], list[str]]:
+    """The outcome of every stream this run worked on, and the names of those it skipped."""
     loaded = load_source(config.source)
     outcomes = [StreamOutcome(name, None, str(error)) for name, error in loaded.failures.items()]
     for name, error in loaded.failures.items():
         log.error("%s: %s", name, error)
+    skipped = []
     with progress_over(loaded.streams, command.value, lambda raw: raw.name) as streams:
         for raw in streams:
-            outcomes.append(_process_one(engine, run_id, raw, config, command))
-    return sorted(outcomes, key=lambda outcome: outcome.name)
+            outcome = _process_one(engine, run_id, raw, config, command)
+            if outcome is None:
+                skipped.append(raw.name)
+            else:
+                outcomes.append(outcome)
+    return sorted(outcomes, key=lambda outcome: outcome.name), sorted(skipped)
 
 
 def _process_one(
     engine: Engine, run_id: int, raw: RawStream, config: PipelineConfig, command: Command
-) -> StreamOutcome:
+) -> StreamOutcome | None:
+    """The stream's outcome, or None when another run holds its lock."""
     try:
-        return StreamOutcome(raw.name, process_stream(engine, run_id, raw, config, command), None)
+        with try_locked(engine, stream_lock_name(raw.name)) as acquired:
+            if not acquired:
+                log.warning("%s: skipped: another run is working on it", raw.name)
+                return None
+            return StreamOutcome(raw.name, process_stream(engine, run_id, raw, config, command), None)
     except AnomalyError as exc:
         message = str(exc)
     except SQLAlchemyError as exc:

@@ -7,9 +7,7 @@ import sys
 from pathlib import Path
 
 from anomaly.config import PipelineConfig, config_for_data, load_config
-
-EXIT_OK = 0
-EXIT_STREAMS_FAILED = 1
+from anomaly.exit_codes import EXIT_OK, EXIT_STREAMS_FAILED
 
 
 def add_evaluate_parser(subparsers: argparse._SubParsersAction) -> None:
