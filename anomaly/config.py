@@ -7,15 +7,27 @@ environment. Unknown keys are rejected so that a typo in a config file fails lou
 
 from __future__ import annotations
 
+import re
 import tomllib
+from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from anomaly.errors import ConfigError
 
 DEFAULT_DB_URL = "sqlite:///anomaly.db"
+EXECUTOR_PATTERN = r"^(in-process|processes(:[1-9]\d*)?|dask://[^\s/]+|dask-local:[1-9]\d*)$"
 
 
 class _Section(BaseModel):
@@ -112,10 +124,70 @@ class StorageConfig(_Section):
     models: Path = Path("models")
 
 
+_DURATION_UNITS = {"w": 604800, "d": 86400, "h": 3600, "min": 60, "s": 1}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(w|d|h|min|s)\s*$")
+
+
+def _parse_duration(value: object) -> object:
+    """'30d', '12h', '90min', '2w', '45s' -> timedelta; a timedelta or None passes through."""
+    if value is None or isinstance(value, timedelta):
+        return value
+    match = _DURATION.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(
+            f"must be a duration such as '30d', '12h', '90min' or '2w' (units w, d, h, min, s), got {value!r}"
+        )
+    return timedelta(seconds=float(match[1]) * _DURATION_UNITS[match[2]])
+
+
+def _format_duration(value: timedelta | None) -> str | None:
+    """The shortest exact '30d'-style text of a duration, so a dumped config reads back the same."""
+    if value is None:
+        return None
+    seconds = value.total_seconds()
+    for unit, size in _DURATION_UNITS.items():
+        if seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+Duration = Annotated[
+    timedelta, BeforeValidator(_parse_duration), PlainSerializer(_format_duration, when_used="json")
+]
+
+
 class RetrainConfig(_Section):
-    """When a stream gets a new model version."""
+    """When a stream gets a new model version.
+
+    ``policy`` sets the baseline: 'first_sight' trains a stream's first model and keeps it,
+    'every_run' trains a new version on every run. With 'first_sight' the triggers below each add a
+    reason to train a new version; all are off by default so that scheduled runs stay predictable
+    (drift testing in particular costs a scoring pass and reacts to the data, so it is opt-in).
+    """
 
     policy: Literal["first_sight", "every_run"] = "first_sight"
+    max_age: Duration | None = Field(
+        None, description="retrain when the active model is older than this, e.g. '30d', '12h', '2w'"
+    )
+    max_new_rows: int | None = Field(
+        None, ge=1, description="retrain when this many rows arrived after the active model's training data"
+    )
+    drift: bool = Field(
+        False,
+        description="retrain when the errors of this run's normal windows no longer follow the errors "
+        "the model had on held-out data (two-sample Kolmogorov-Smirnov test)",
+    )
+    drift_alpha: float = Field(0.01, gt=0, lt=1, description="KS p-value below which the errors drifted")
+    drift_min_windows: int = Field(
+        200, ge=10, description="fewest unflagged windows scored in a run before drift is tested"
+    )
+
+    @field_validator("max_age")
+    @classmethod
+    def _positive_age(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value <= timedelta(0):
+            raise ValueError("must be a positive duration such as '30d'")
+        return value
 
 
 class PipelineConfig(_Section):
@@ -130,6 +202,12 @@ class PipelineConfig(_Section):
     embeddings: EmbeddingConfig = EmbeddingConfig()
     retrain: RetrainConfig = RetrainConfig()
     storage: StorageConfig = StorageConfig()
+    executor: str = Field(
+        "in-process",
+        description="where per-stream work runs: 'in-process', 'processes[:N]', 'dask://HOST:PORT' "
+        "or 'dask-local:N' (see pipelines/executors.py)",
+        pattern=EXECUTOR_PATTERN,
+    )
 
     def with_overrides(
         self, *, data: Path | None = None, db: str | None = None, models: Path | None = None

@@ -58,3 +58,7 @@ class ModelError(AnomalyError):
 
 class LockedError(AnomalyError):
     """Another run holds the lock on the work this run wanted to do."""
+
+
+class ExecutorError(AnomalyError):
+    """The executor that should run the per-stream work (a process pool, a Dask cluster) is unusable."""

@@ -13,6 +13,8 @@ Before starting, a run marks as failed every earlier run whose process died whil
 from __future__ import annotations
 
 import logging
+from collections import deque
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -22,10 +24,12 @@ from anomaly.config import PipelineConfig
 from anomaly.data import RawStream, load_source
 from anomaly.errors import AnomalyError, DatabaseError
 from anomaly.storage.database import open_engine, upgrade_schema
+from anomaly.storage.repository import StreamState
 from pipelines.bookkeeping import finish_run, mark_abandoned_runs, started_run
+from pipelines.executors import Executor, TaskFuture, open_executor
 from pipelines.locks import locked, stream_lock_name, try_locked
 from pipelines.progress import progress_over
-from pipelines.stream_job import Command, StreamWork, process_stream
+from pipelines.stream_job import Command, StreamWork, compute_stream, read_state, write_stream
 
 log = logging.getLogger("anomaly")
 
@@ -104,46 +108,86 @@ def execute(config: PipelineConfig, command: Command) -> RunSummary:
         engine.dispose()
 
 
+@dataclass
+class _InFlight:
+    """A stream handed to the executor: its lock (held until its rows are written), state and task."""
+
+    name: str
+    lock: ExitStack
+    state: StreamState
+    task: TaskFuture
+
+
 def _process_all(
     engine: Engine, run_id: int, config: PipelineConfig, command: Command
 ) -> tuple[list[StreamOutcome], list[str]]:
-    """The outcome of every stream this run worked on, and the names of those it skipped."""
+    """The outcome of every stream this run worked on, and the names of those it skipped.
+
+    Streams go to the executor in name order, at most ``parallelism`` ahead of the writing, and
+    their results are written in that same order, each under the stream's lock.
+    """
     loaded = load_source(config.source)
     outcomes = [StreamOutcome(name, None, str(error)) for name, error in loaded.failures.items()]
     for name, error in loaded.failures.items():
         log.error("%s: %s", name, error)
     skipped = []
-    with progress_over(loaded.streams, command.value, lambda raw: raw.name) as streams:
-        for raw in streams:
-            outcome = _process_one(engine, run_id, raw, config, command)
-            if outcome is None:
-                skipped.append(raw.name)
-            else:
-                outcomes.append(outcome)
+    in_flight: deque[_InFlight] = deque()
+    with (
+        open_executor(config.executor) as executor,
+        progress_over(loaded.streams, command.value, lambda raw: raw.name) as streams,
+    ):
+        try:
+            for raw in streams:
+                submitted = _submit(engine, executor, raw, config, command)
+                if submitted is None:
+                    skipped.append(raw.name)
+                    continue
+                in_flight.append(submitted)
+                while len(in_flight) > executor.parallelism:
+                    outcomes.append(_finish(engine, run_id, in_flight.popleft()))
+            while in_flight:
+                outcomes.append(_finish(engine, run_id, in_flight.popleft()))
+        finally:
+            for leftover in in_flight:  # only after an interruption: release the streams
+                leftover.lock.close()
     return sorted(outcomes, key=lambda outcome: outcome.name), sorted(skipped)
 
 
-def _process_one(
-    engine: Engine, run_id: int, raw: RawStream, config: PipelineConfig, command: Command
-) -> StreamOutcome | None:
-    """The stream's outcome, or None when another run holds its lock."""
+def _submit(
+    engine: Engine, executor: Executor, raw: RawStream, config: PipelineConfig, command: Command
+) -> _InFlight | None:
+    """Lock the stream and hand its computation to the executor; None when another run holds it."""
+    lock = ExitStack()
+    if not lock.enter_context(try_locked(engine, stream_lock_name(raw.name))):
+        lock.close()
+        log.warning("%s: skipped: another run is working on it", raw.name)
+        return None
     try:
-        with try_locked(engine, stream_lock_name(raw.name)) as acquired:
-            if not acquired:
-                log.warning("%s: skipped: another run is working on it", raw.name)
-                return None
-            return StreamOutcome(raw.name, process_stream(engine, run_id, raw, config, command), None)
-    except AnomalyError as exc:
-        message = str(exc)
-    except SQLAlchemyError as exc:
-        message = str(
-            DatabaseError(f"writing stream {raw.name!r} failed, nothing of it was stored: {exc.orig or exc}")
-        )
-    except Exception as exc:  # a bug must not cost the other streams their results
-        log.debug("stream %s failed", raw.name, exc_info=True)
-        message = f"stream {raw.name!r}: unexpected {type(exc).__name__}: {exc}"
+        state = read_state(engine, raw.name)
+    except BaseException:
+        lock.close()
+        raise
+    return _InFlight(raw.name, lock, state, executor.submit(compute_stream, raw, state, config, command))
+
+
+def _finish(engine: Engine, run_id: int, job: _InFlight) -> StreamOutcome:
+    """Wait for a stream's computation and write it; any failure becomes the stream's outcome."""
+    with job.lock:
+        try:
+            return StreamOutcome(job.name, write_stream(engine, run_id, job.state, job.task.result()), None)
+        except AnomalyError as exc:
+            message = str(exc)
+        except SQLAlchemyError as exc:
+            message = str(
+                DatabaseError(
+                    f"writing stream {job.name!r} failed, nothing of it was stored: {exc.orig or exc}"
+                )
+            )
+        except Exception as exc:  # a bug must not cost the other streams their results
+            log.debug("stream %s failed", job.name, exc_info=True)
+            message = f"stream {job.name!r}: unexpected {type(exc).__name__}: {exc}"
     log.error("%s", message)
-    return StreamOutcome(raw.name, None, message)
+    return StreamOutcome(job.name, None, message)
 
 
 def _failure_message(failures: list[StreamOutcome], n_streams: int) -> str:

@@ -11,6 +11,7 @@ import logging
 import shutil
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,6 +28,7 @@ from anomaly.storage.writer import NewModel, WrittenCounts, write_stream_results
 from pipelines.artifacts import artifact_dir
 
 if TYPE_CHECKING:
+    from anomaly.detection import StreamAnalysis
     from anomaly.model.detector import LSTMAutoencoderDetector
 
 log = logging.getLogger("anomaly")
@@ -50,22 +52,51 @@ class StreamWork:
     train_seconds: float
 
 
-def process_stream(
-    engine: Engine, run_id: int, raw: RawStream, config: PipelineConfig, command: Command
-) -> StreamWork:
-    """Do ``command`` for one stream and commit its rows; raises on any failure, writing nothing."""
-    from anomaly.detection import analyse_stream
+@dataclass(frozen=True)
+class StreamComputation:
+    """What a worker computed for one stream, for the runner to write: the prepared series, the new
+    model version (its artifact already saved) if one was trained, and the analysis of new rows."""
+
+    stream: PreparedStream
+    new_model: NewModel | None
+    analysis: StreamAnalysis | None
+    train_seconds: float
+
+
+def compute_stream(
+    raw: RawStream, state: StreamState, config: PipelineConfig, command: Command
+) -> StreamComputation:
+    """The database-free part of a stream's job, run by an executor's worker: prepare the rows,
+    train a model where needed (saving its artifact) or load the active one, and analyse new rows."""
     from anomaly.model.detector import LSTMAutoencoderDetector
+    from anomaly.retrain import drift_sample, retrain_reason, rows_in_spans
 
     stream = prepare_stream(raw, config.preparation, window_length=config.window.length)
     log.info("%s: %s", stream.name, stream.report.summary())
-    with engine.connect() as connection:
-        state = stream_state(connection, stream.name)
+    first_row = _first_unscored_row(stream, state)
+    now = datetime.now(UTC)
+    reason = None
+    if command is not Command.SCORE:
+        reason = retrain_reason(state.active_model, stream, None, config.retrain, now)
 
-    new_model, detector, train_seconds = None, None, 0.0
-    if command is not Command.SCORE and _needs_training(state, config):
+    detector, analysis = None, None
+    if reason is None and command is not Command.TRAIN:
+        if state.active_model is None:
+            raise ModelError(
+                f"stream {stream.name!r} has no trained model yet: run 'anomaly train' or 'anomaly run'"
+            )
+        detector = LSTMAutoencoderDetector.load(Path(state.active_model.artifact))
+        analysis = _analyse(detector, stream, first_row, config)
+        if command is Command.RUN and config.retrain.drift:
+            reason = retrain_reason(state.active_model, stream, drift_sample(analysis), config.retrain, now)
+
+    new_model, train_seconds = None, 0.0
+    if reason is not None:
+        log.info("%s: training a new model version: %s", stream.name, reason)
         started = time.perf_counter()
-        detector = LSTMAutoencoderDetector.from_config(config).fit(stream)
+        detector = LSTMAutoencoderDetector.from_config(config).fit(
+            stream, exclude_rows=rows_in_spans(stream.values.index, state.confirmed_spans)
+        )
         train_seconds = time.perf_counter() - started
         new_model = _save_new_model(detector, stream, state, config)
         log.info(
@@ -76,43 +107,57 @@ def process_stream(
             detector.epochs_trained_,
             detector.threshold_,
         )
-    elif command is not Command.TRAIN:
-        if state.active_model_artifact is None:
-            raise ModelError(
-                f"stream {stream.name!r} has no trained model yet: run 'anomaly train' or 'anomaly run'"
-            )
-        detector = LSTMAutoencoderDetector.load(Path(state.active_model_artifact))
+        if command is not Command.TRAIN:
+            # The new rows are scored by the version that is active from now on.
+            analysis = _analyse(detector, stream, first_row, config)
+    return StreamComputation(
+        stream=stream, new_model=new_model, analysis=analysis, train_seconds=train_seconds
+    )
 
-    analysis = None
-    if command is not Command.TRAIN:
-        first_row = _first_unscored_row(stream, state)
-        analysis = analyse_stream(
-            detector, stream, first_row=first_row, normal_sample_every=config.embeddings.normal_sample_every
-        )
+
+def read_state(engine: Engine, name: str) -> StreamState:
+    """What the database knows of stream ``name`` (watermark, active model), for ``compute_stream``."""
+    with engine.connect() as connection:
+        return stream_state(connection, name)
+
+
+def write_stream(
+    engine: Engine, run_id: int, state: StreamState, computation: StreamComputation
+) -> StreamWork:
+    """Commit a stream's computed results in one transaction; on failure nothing of it stays, not
+    even the artifact of the model trained for it."""
+    new_model = computation.new_model
     try:
         with engine.begin() as connection:
             counts = write_stream_results(
                 connection,
                 run_id=run_id,
-                stream=stream,
+                stream=computation.stream,
                 new_model=new_model,
                 active_model_id=state.active_model_id,
-                analysis=analysis,
+                analysis=computation.analysis,
             )
     except BaseException:
         if new_model is not None:
             shutil.rmtree(new_model.artifact, ignore_errors=True)
         raise
     return StreamWork(
-        name=stream.name,
+        name=computation.stream.name,
         counts=counts,
         trained_version=new_model.version if new_model else None,
-        train_seconds=train_seconds,
+        train_seconds=computation.train_seconds,
     )
 
 
-def _needs_training(state: StreamState, config: PipelineConfig) -> bool:
-    return state.active_model_id is None or config.retrain.policy == "every_run"
+def _analyse(
+    detector: LSTMAutoencoderDetector, stream: PreparedStream, first_row: int, config: PipelineConfig
+) -> StreamAnalysis:
+    """Score ``stream`` from ``first_row`` on and derive its events and kept windows."""
+    from anomaly.detection import analyse_stream
+
+    return analyse_stream(
+        detector, stream, first_row=first_row, normal_sample_every=config.embeddings.normal_sample_every
+    )
 
 
 def _first_unscored_row(stream: PreparedStream, state: StreamState) -> int:

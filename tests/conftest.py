@@ -111,3 +111,12 @@ def postgres_url() -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The database a pipeline test writes to: a SQLite file in ``tmp_path``, then a fresh PostgreSQL
+    database (skipped, with the reason, where no server runs outside CI)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'anomaly.db'}"
+    return request.getfixturevalue("postgres_url")

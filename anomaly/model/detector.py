@@ -12,7 +12,7 @@ import json
 import platform
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 
@@ -25,9 +25,13 @@ from anomaly.scaling import ChannelScaler
 from anomaly.thresholds import learn_threshold
 from anomaly.windowing import gather_windows, window_starts
 
+if TYPE_CHECKING:
+    import tensorflow as tf
+
 ARTIFACT_FORMAT = 1
 WEIGHTS_FILE = "weights.weights.h5"
 RECORD_FILE = "model.json"
+REFERENCE_SIZE = 1000
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,26 @@ class WindowScores:
     starts: np.ndarray
     window_errors: np.ndarray
     step_errors: np.ndarray
+
+
+def _batches(windows: np.ndarray, batch_size: int) -> tf.data.Dataset:
+    """Validation batches in time order."""
+    import tensorflow as tf
+
+    return tf.data.Dataset.from_tensor_slices((windows, windows)).batch(batch_size)
+
+
+def _shuffled_batches(windows: np.ndarray, batch_size: int, seed: int) -> tf.data.Dataset:
+    """Training batches reshuffled every epoch in an order fixed by ``seed`` alone.
+
+    Keras's own ``shuffle=True`` draws op seeds from a per-process counter, so a stream's result
+    would depend on how many models the same process trained before it (and on which worker of a
+    pool it lands); an explicit seed makes every stream's training independent of that history.
+    """
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_tensor_slices((windows, windows))
+    return dataset.shuffle(len(windows), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
 
 
 class LSTMAutoencoderDetector:
@@ -71,24 +95,42 @@ class LSTMAutoencoderDetector:
         )
 
     # -- fitting -----------------------------------------------------------------------------------
-    def fit(self, stream: PreparedStream) -> Self:
+    def fit(self, stream: PreparedStream, exclude_rows: np.ndarray | None = None) -> Self:
         """Train on ``stream``: the first rows for gradient steps, the last ``validation_fraction`` to
-        stop early; then learn the threshold from window errors (see ``ThresholdConfig.errors``)."""
+        stop early; then learn the threshold from window errors (see ``ThresholdConfig.errors``).
+
+        ``exclude_rows`` (n_rows,) bool marks rows the model must not learn from, such as confirmed
+        anomalies: every window overlapping one is left out of training, validation, the threshold
+        and the reference errors, and the scaler ignores those rows.
+
+        ``reference_errors_`` keeps up to 1,000 quantiles of the errors of the held-out windows at or
+        below the threshold: errors of data the model did not train on, i.e. what new normal data
+        should give, against which ``anomaly.retrain`` tests a run's errors for drift.
+        """
         length = self.window.length
         values = stream.values.to_numpy(dtype=float)
+        excluded = np.zeros(len(values), dtype=bool) if exclude_rows is None else np.asarray(exclude_rows)
+        if excluded.shape != (len(values),) or excluded.dtype != bool:
+            raise ValueError(f"exclude_rows must be a boolean array of shape ({len(values)},)")
         split_row = int(len(values) * (1 - self.model.validation_fraction))
-        train_starts = window_starts(stream.segment[:split_row], length, self.window.train_stride)
-        validation_starts = window_starts(stream.segment[split_row:], length, 1) + split_row
+        train_starts = _clear_of(
+            window_starts(stream.segment[:split_row], length, self.window.train_stride), excluded, length
+        )
+        validation_starts = _clear_of(
+            window_starts(stream.segment[split_row:], length, 1) + split_row, excluded, length
+        )
         self.validation_held_out_ = bool(len(train_starts) and len(validation_starts))
         if not self.validation_held_out_:
             split_row = len(values)
-            train_starts = window_starts(stream.segment, length, self.window.train_stride)
-            validation_starts = window_starts(stream.segment, length, 1)
+            train_starts = _clear_of(
+                window_starts(stream.segment, length, self.window.train_stride), excluded, length
+            )
+            validation_starts = _clear_of(window_starts(stream.segment, length, 1), excluded, length)
         if len(train_starts) == 0:
             raise DataError(f"no complete window of {length} rows to train on", stream=stream.name)
 
         self.channels_ = stream.channels
-        self.scaler_ = ChannelScaler.fit(values[:split_row])
+        self.scaler_ = ChannelScaler.fit(values[:split_row][~excluded[:split_row]])
         scaled = self.scaler_.transform(values)
         train_windows = gather_windows(scaled, train_starts, length)
         validation_windows = gather_windows(scaled, validation_starts, length)
@@ -98,12 +140,10 @@ class LSTMAutoencoderDetector:
         import keras
 
         history = network.autoencoder.fit(
-            train_windows,
-            train_windows,
-            validation_data=(validation_windows, validation_windows),
+            _shuffled_batches(train_windows, self.model.batch_size, self.model.seed),
+            validation_data=_batches(validation_windows, self.model.batch_size),
             epochs=self.model.epochs,
-            batch_size=self.model.batch_size,
-            shuffle=True,
+            shuffle=False,  # the dataset reshuffles itself, with its own seed
             verbose=0,
             callbacks=[
                 keras.callbacks.EarlyStopping(patience=self.model.patience, restore_best_weights=True)
@@ -114,10 +154,13 @@ class LSTMAutoencoderDetector:
         self.val_loss_ = float(min(history.history["val_loss"]))
 
         if self.threshold.errors == "validation":
-            threshold_windows = validation_windows
+            threshold_starts = validation_starts
         else:
-            threshold_windows = gather_windows(scaled, window_starts(stream.segment, length, 1), length)
-        self.threshold_ = learn_threshold(self._window_errors(threshold_windows), self.threshold)
+            threshold_starts = _clear_of(window_starts(stream.segment, length, 1), excluded, length)
+        threshold_errors = self._window_errors(gather_windows(scaled, threshold_starts, length))
+        self.threshold_ = learn_threshold(threshold_errors, self.threshold)
+        reference_errors = threshold_errors[np.isin(threshold_starts, validation_starts)]
+        self.reference_errors_ = _quantile_sample(reference_errors[reference_errors <= self.threshold_])
         self.embedding_space_ = EmbeddingSpace.fit(
             self.transform(train_windows), max_clusters=self.max_clusters, seed=self.model.seed
         )
@@ -180,6 +223,7 @@ class LSTMAutoencoderDetector:
             "channels": self.channels_,
             "scaler": self.scaler_.to_dict(),
             "threshold": self.threshold_,
+            "reference_errors": self.reference_errors_.tolist(),
             "validation_held_out": self.validation_held_out_,
             "epochs_trained": self.epochs_trained_,
             "val_loss": self.val_loss_,
@@ -219,6 +263,7 @@ class LSTMAutoencoderDetector:
         detector.channels_ = record["channels"]
         detector.scaler_ = ChannelScaler.from_dict(record["scaler"])
         detector.threshold_ = float(record["threshold"])
+        detector.reference_errors_ = np.asarray(record.get("reference_errors", []), dtype=float)
         detector.validation_held_out_ = record["validation_held_out"]
         detector.epochs_trained_ = record["epochs_trained"]
         detector.val_loss_ = record["val_loss"]
@@ -269,3 +314,18 @@ class LSTMAutoencoderDetector:
                 f"stream {stream.name!r} has channels {stream.channels}, but its model was trained on "
                 f"{self.channels_}; retrain it"
             )
+
+
+def _clear_of(starts: np.ndarray, excluded: np.ndarray, length: int) -> np.ndarray:
+    """The ``starts`` whose window of ``length`` rows contains no ``excluded`` row."""
+    excluded_before = np.concatenate(([0], np.cumsum(excluded)))
+    return starts[excluded_before[starts + length] == excluded_before[starts]]
+
+
+def _quantile_sample(errors: np.ndarray, size: int = REFERENCE_SIZE) -> np.ndarray:
+    """At most ``size`` evenly spaced quantiles of ``errors`` (all of them, sorted, when fewer), kept to
+    six significant digits: a compact stand-in for the distribution in the JSON record."""
+    errors = np.sort(np.asarray(errors, dtype=float))
+    if len(errors) > size:
+        errors = np.quantile(errors, np.linspace(0, 1, size))
+    return np.array([float(f"{error:.6g}") for error in errors])

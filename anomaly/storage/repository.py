@@ -1,24 +1,57 @@
-"""Reads the pipeline needs before it works on a stream: its row, watermark and active model."""
+"""Reads the pipeline needs before it works on a stream: its row, watermark, active model and the
+analyst verdicts that shape its next training data."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, func, select
 
-from anomaly.storage.schema import Model, Stream
+from anomaly.storage.schema import Anomaly, Model, Stream
+
+EXCLUDED_FROM_TRAINING = ("confirmed",)
+"""Anomaly statuses whose rows are kept out of a stream's retraining data.
+
+Confirmed anomalies are real faults: training on them would teach the model that they are normal.
+Dismissed ones are false alarms, i.e. normal behaviour the model had not learnt yet; keeping them in
+the training data is exactly what stops the next version from flagging them again.
+"""
+
+
+@dataclass(frozen=True)
+class ActiveModelInfo:
+    """What retraining decisions need to know of a stream's active model version.
+
+    ``created_at`` is when it was trained (UTC), ``trained_to`` the last timestamp of its training
+    data, ``reference_errors`` the quantiles of its held-out window errors (empty for models
+    recorded before they were kept).
+    """
+
+    model_id: int
+    version: int
+    created_at: datetime
+    trained_to: datetime
+    artifact: str
+    reference_errors: tuple[float, ...]
 
 
 @dataclass(frozen=True)
 class StreamState:
-    """What the database knows of a stream: ``None`` fields when it has never been seen."""
+    """What the database knows of a stream: ``None`` fields when it has never been seen.
+
+    ``confirmed_spans`` are the (start, end) timestamps of anomalies an analyst confirmed, which
+    retraining keeps out of the training data (see ``EXCLUDED_FROM_TRAINING``).
+    """
 
     stream_id: int | None
     last_scored_ts: datetime | None
     active_model_id: int | None
     active_model_artifact: str | None
     latest_version: int
+    active_model: ActiveModelInfo | None = None
+    confirmed_spans: tuple[tuple[datetime, datetime], ...] = ()
 
 
 def stream_state(connection: Connection, name: str) -> StreamState:
@@ -26,14 +59,54 @@ def stream_state(connection: Connection, name: str) -> StreamState:
     stream = connection.execute(select(Stream.id, Stream.last_scored_ts).where(Stream.name == name)).first()
     if stream is None:
         return StreamState(None, None, None, None, 0)
-    active = connection.execute(
-        select(Model.id, Model.artifact).where(Model.stream_id == stream.id, Model.active.is_(True))
-    ).first()
+    active = active_model_info(connection, stream.id)
     latest = connection.execute(select(func.max(Model.version)).where(Model.stream_id == stream.id)).scalar()
     return StreamState(
         stream_id=stream.id,
         last_scored_ts=stream.last_scored_ts,
-        active_model_id=active.id if active else None,
+        active_model_id=active.model_id if active else None,
         active_model_artifact=active.artifact if active else None,
         latest_version=latest or 0,
+        active_model=active,
+        confirmed_spans=tuple(reviewed_anomaly_spans(connection, stream.id)),
     )
+
+
+def active_model_info(connection: Connection, stream_id: int | None) -> ActiveModelInfo | None:
+    """The active model version of stream ``stream_id``; ``None`` for a new stream or one without."""
+    if stream_id is None:
+        return None
+    row = connection.execute(
+        select(
+            Model.id, Model.version, Model.created_at, Model.trained_to, Model.artifact, Model.params
+        ).where(Model.stream_id == stream_id, Model.active.is_(True))
+    ).first()
+    if row is None:
+        return None
+    return ActiveModelInfo(
+        model_id=row.id,
+        version=row.version,
+        created_at=row.created_at,
+        trained_to=row.trained_to,
+        artifact=row.artifact,
+        reference_errors=tuple(float(error) for error in (row.params or {}).get("reference_errors", [])),
+    )
+
+
+def reviewed_anomaly_spans(
+    connection: Connection, stream_id: int | None, statuses: Sequence[str] = EXCLUDED_FROM_TRAINING
+) -> list[tuple[datetime, datetime]]:
+    """The (start_ts, end_ts) of the stream's anomalies with one of ``statuses``, in time order.
+
+    By default only confirmed anomalies, the ones retraining must not learn from; dismissed false
+    alarms stay in the training data on purpose (see ``EXCLUDED_FROM_TRAINING``).
+    """
+    if stream_id is None:
+        return []
+    rows = connection.execute(
+        select(Anomaly.start_ts, Anomaly.end_ts)
+        .where(Anomaly.stream_id == stream_id, Anomaly.status.in_(list(statuses)))
+        .distinct()
+        .order_by(Anomaly.start_ts, Anomaly.end_ts)
+    )
+    return [(row.start_ts, row.end_ts) for row in rows]

@@ -70,24 +70,24 @@ def write_stream_results(
 
 def _upsert_stream(connection: Connection, stream: PreparedStream) -> int:
     index = stream.values.index
-    fields = {
-        "channels": stream.channels,
-        "frequency": _frequency_label(stream.frequency.total_seconds()),
-        "last_ts": index[-1].to_pydatetime(),
-    }
+    first_ts, last_ts = index[0].to_pydatetime(), index[-1].to_pydatetime()
+    fields = {"channels": stream.channels, "frequency": _frequency_label(stream.frequency.total_seconds())}
     existing = connection.execute(
-        select(Stream.id, Stream.first_ts).where(Stream.name == stream.name)
+        select(Stream.id, Stream.first_ts, Stream.last_ts).where(Stream.name == stream.name)
     ).first()
     if existing is None:
         return connection.execute(
             insert(Stream)
-            .values(name=stream.name, first_ts=index[0].to_pydatetime(), **fields)
+            .values(name=stream.name, first_ts=first_ts, last_ts=last_ts, **fields)
             .returning(Stream.id)
         ).scalar_one()
-    first_ts = (
-        min(existing.first_ts, index[0].to_pydatetime()) if existing.first_ts else index[0].to_pydatetime()
+    # A source that now holds only part of the history (old files rotated away, late rows) must not
+    # shrink the span the stream is known to cover.
+    first_ts = min(existing.first_ts, first_ts) if existing.first_ts else first_ts
+    last_ts = max(existing.last_ts, last_ts) if existing.last_ts else last_ts
+    connection.execute(
+        update(Stream).where(Stream.id == existing.id).values(first_ts=first_ts, last_ts=last_ts, **fields)
     )
-    connection.execute(update(Stream).where(Stream.id == existing.id).values(first_ts=first_ts, **fields))
     return existing.id
 
 

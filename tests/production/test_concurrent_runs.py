@@ -17,15 +17,15 @@ from tests.production.conftest import (
 
 def test_a_run_skips_the_stream_another_run_is_working_on(three_stream_config, monkeypatch):
     first_holds_a, first_may_go_on = threading.Event(), threading.Event()
-    process_stream = runner.process_stream
+    compute_stream = runner.compute_stream
 
-    def pausing_on_first_a(engine, run_id, raw, config, command):
+    def pausing_on_first_a(raw, state, config, command):
         if raw.name == "plant/a" and not first_holds_a.is_set():
-            first_holds_a.set()  # called under plant/a's stream lock
+            first_holds_a.set()  # called under plant/a's stream lock (in-process executor)
             assert first_may_go_on.wait(timeout=60)
-        return process_stream(engine, run_id, raw, config, command)
+        return compute_stream(raw, state, config, command)
 
-    monkeypatch.setattr(runner, "process_stream", pausing_on_first_a)
+    monkeypatch.setattr(runner, "compute_stream", pausing_on_first_a)
     first_summary = []
     first = threading.Thread(target=lambda: first_summary.append(execute(three_stream_config, Command.RUN)))
     first.start()
