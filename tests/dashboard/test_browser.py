@@ -81,7 +81,11 @@ def served_app(pipeline_db_url: str) -> Iterator[str]:
 @pytest.fixture
 def page(served_app: str):
     if not CHROMIUM.exists():
-        pytest.skip("system Chromium not installed (apt-get install chromium)")
+        # .ci/run installs it, so in CI a missing browser is a failure; elsewhere say how to get it.
+        message = "system Chromium not installed (apt-get install chromium chromium-driver)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
