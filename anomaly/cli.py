@@ -106,10 +106,8 @@ def _pipeline_config(args: argparse.Namespace) -> PipelineConfig:
     if args.config is None and args.data is None:
         raise ConfigError("give a pipeline config (e.g. pipelines/sample.toml) or --data PATH")
     config = load_config(args.config) if args.config is not None else config_for_data(args.data)
-    env_db = os.environ.get("ANOMALY_DB_URL")
     configured_db = config.storage.db if args.config is not None else None
-    db = args.db or env_db or configured_db or DEFAULT_DB_URL
-    return config.with_overrides(data=args.data, db=db, models=args.models)
+    return config.with_overrides(data=args.data, db=_database_url(args.db, configured_db), models=args.models)
 
 
 def _run_pipeline(args: argparse.Namespace) -> int:

@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError  # noqa: E402
 
 from anomaly.config import DEFAULT_DB_URL  # noqa: E402
 from anomaly.errors import DatabaseError  # noqa: E402
-from anomaly.storage.database import describe_url  # noqa: E402
+from anomaly.storage.database import describe_url, error_reason  # noqa: E402
 from dashboard import data  # noqa: E402
 from dashboard.queries import DatabaseState, database_state, sqlite_file_missing  # noqa: E402
 
@@ -60,7 +60,7 @@ def _database_ready(db_url: str) -> bool:
         st.error(f"Cannot open the database: {exc}")
         return False
     except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        reason = error_reason(exc)
         st.error(f"Cannot read the database {describe_url(db_url)}: {reason}")
         return False
     _show_empty(db_url, "has no tables yet" if state is DatabaseState.NO_SCHEMA else "holds no runs yet")

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from anomaly.errors import DatabaseError, LockedError
+from anomaly.storage.database import error_reason
 from anomaly.storage.schema import Run
 from pipelines.locks import named_lock, run_lock_name
 
@@ -52,7 +53,7 @@ def started_run(engine: Engine, command: str, config: dict[str, Any]) -> Iterato
                 lock.release(forget=True)
                 raise
     except SQLAlchemyError as exc:
-        raise DatabaseError(f"could not record the run: {_first_line(exc)}") from None
+        raise DatabaseError(f"could not record the run: {error_reason(exc)}") from None
     try:
         yield run_id
     finally:
@@ -68,7 +69,7 @@ def mark_abandoned_runs(engine: Engine) -> list[int]:
         with engine.connect() as connection:
             candidates = connection.execute(select(Run.id).where(Run.status == "running")).scalars().all()
     except SQLAlchemyError as exc:
-        raise DatabaseError(f"could not read the runs table: {_first_line(exc)}") from None
+        raise DatabaseError(f"could not read the runs table: {error_reason(exc)}") from None
     abandoned = []
     for run_id in candidates:
         lock = named_lock(engine, run_lock_name(run_id))
@@ -82,7 +83,7 @@ def mark_abandoned_runs(engine: Engine) -> list[int]:
                     .values(finished_at=datetime.now(UTC), status="failed", error=ABANDONED)
                 ).rowcount
         except SQLAlchemyError as exc:
-            raise DatabaseError(f"could not mark run {run_id} abandoned: {_first_line(exc)}") from None
+            raise DatabaseError(f"could not mark run {run_id} abandoned: {error_reason(exc)}") from None
         finally:
             lock.release(forget=True)
         if marked:
@@ -117,9 +118,4 @@ def finish_run(
                 )
             )
     except SQLAlchemyError as exc:
-        raise DatabaseError(f"could not record the end of run {run_id}: {_first_line(exc)}") from None
-
-
-def _first_line(exc: SQLAlchemyError) -> str:
-    original = getattr(exc, "orig", None)
-    return str(original if original is not None else exc).strip().splitlines()[0]
+        raise DatabaseError(f"could not record the end of run {run_id}: {error_reason(exc)}") from None

@@ -31,6 +31,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from anomaly.errors import DatabaseError
+from anomaly.storage.database import error_reason
 
 log = logging.getLogger("anomaly")
 
@@ -112,7 +113,7 @@ class AdvisoryLock:
         try:
             connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         except SQLAlchemyError as exc:
-            raise DatabaseError(f"cannot lock {self.name!r}: {_reason(exc)}") from None
+            raise DatabaseError(f"cannot lock {self.name!r}: {error_reason(exc)}") from None
         try:
             if wait:
                 connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": self.key})
@@ -123,7 +124,7 @@ class AdvisoryLock:
                 ).scalar_one()
         except SQLAlchemyError as exc:
             connection.invalidate()
-            raise DatabaseError(f"cannot lock {self.name!r}: {_reason(exc)}") from None
+            raise DatabaseError(f"cannot lock {self.name!r}: {error_reason(exc)}") from None
         if not taken:
             connection.close()
             return False
@@ -196,7 +197,3 @@ class NoLock:
 @functools.cache
 def _warn_unlocked(dialect: str) -> None:
     log.warning("%s databases have no run locks: do not start two runs on the same database at once", dialect)
-
-
-def _reason(exc: SQLAlchemyError) -> str:
-    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]

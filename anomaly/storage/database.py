@@ -29,6 +29,12 @@ def describe_url(url: str) -> str:
         return "<unparseable URL>"
 
 
+def error_reason(exc: SQLAlchemyError) -> str:
+    """The first line of what the database driver said, without SQLAlchemy's wrapping and SQL dump."""
+    original = getattr(exc, "orig", None)
+    return str(original if original is not None else exc).strip().splitlines()[0]
+
+
 def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -52,8 +58,7 @@ def open_engine(url: str) -> Engine:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
-        reason = str(exc.orig if getattr(exc, "orig", None) is not None else exc).strip().splitlines()[0]
-        raise DatabaseError(f"cannot connect to database {describe_url(url)}: {reason}") from None
+        raise DatabaseError(f"cannot connect to database {describe_url(url)}: {error_reason(exc)}") from None
     return engine
 
 

@@ -47,25 +47,26 @@ class StreamState:
 
     stream_id: int | None
     last_scored_ts: datetime | None
-    active_model_id: int | None
-    active_model_artifact: str | None
     latest_version: int
     active_model: ActiveModelInfo | None = None
     confirmed_spans: tuple[tuple[datetime, datetime], ...] = ()
+
+    @property
+    def active_model_id(self) -> int | None:
+        """Id of the model scoring this stream now, if any."""
+        return self.active_model.model_id if self.active_model else None
 
 
 def stream_state(connection: Connection, name: str) -> StreamState:
     """The stored state of stream ``name`` (all ``None`` and version 0 for a new stream)."""
     stream = connection.execute(select(Stream.id, Stream.last_scored_ts).where(Stream.name == name)).first()
     if stream is None:
-        return StreamState(None, None, None, None, 0)
+        return StreamState(None, None, 0)
     active = active_model_info(connection, stream.id)
     latest = connection.execute(select(func.max(Model.version)).where(Model.stream_id == stream.id)).scalar()
     return StreamState(
         stream_id=stream.id,
         last_scored_ts=stream.last_scored_ts,
-        active_model_id=active.model_id if active else None,
-        active_model_artifact=active.artifact if active else None,
         latest_version=latest or 0,
         active_model=active,
         confirmed_spans=tuple(reviewed_anomaly_spans(connection, stream.id)),

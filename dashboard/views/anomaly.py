@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
+from anomaly.storage.database import error_reason
 from dashboard import charts, data, explain, queries
 from dashboard.widgets import linked_selectbox
 
@@ -102,7 +103,7 @@ if verdict is not None:
     try:
         data.store_verdict(int(anomaly_id), verdict, note)
     except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        reason = error_reason(exc)
         st.error(f"Could not store the verdict: {reason}")
     else:
         st.session_state[_FLASH_KEY] = f"Anomaly #{anomaly_id} marked {verdict}."
