@@ -9,7 +9,9 @@ then pays the build and trace cost once.
 
 from __future__ import annotations
 
+import itertools
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 
@@ -44,22 +46,32 @@ class Network:
         tf.config.experimental.enable_op_determinism()
         keras.utils.set_random_seed(spec.seed)
         self.spec = spec
+        seeds = itertools.count(spec.seed)
         inputs = keras.Input(shape=(spec.window_length, spec.n_channels), name="window")
         hidden = inputs
         for level in range(spec.depth):
             last = level == spec.depth - 1
             hidden = keras.layers.LSTM(
-                spec.units, activation=spec.activation, return_sequences=not last, name=f"encoder_{level}"
+                spec.units,
+                activation=spec.activation,
+                return_sequences=not last,
+                name=f"encoder_{level}",
+                **_lstm_initializers(seeds),
             )(hidden)
         embedding = hidden
         hidden = keras.layers.RepeatVector(spec.window_length, name="repeat")(embedding)
         for level in range(spec.depth):
             hidden = keras.layers.LSTM(
-                spec.units, activation=spec.activation, return_sequences=True, name=f"decoder_{level}"
+                spec.units,
+                activation=spec.activation,
+                return_sequences=True,
+                name=f"decoder_{level}",
+                **_lstm_initializers(seeds),
             )(hidden)
-        reconstruction = keras.layers.TimeDistributed(keras.layers.Dense(spec.n_channels), name="output")(
-            hidden
+        output = keras.layers.Dense(
+            spec.n_channels, kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds))
         )
+        reconstruction = keras.layers.TimeDistributed(output, name="output")(hidden)
         if spec.reverse_target:
             # The decoder emits the window last step first (Srivastava et al. 2015): its first outputs
             # depend on the inputs the encoder saw last, which makes the optimisation easier.
@@ -92,6 +104,18 @@ class Network:
             shape = windows.shape
             return np.empty(shape, dtype=np.float32), np.empty((0, self.spec.units), dtype=np.float32)
         return np.concatenate(reconstructions), np.concatenate(embeddings)
+
+
+def _lstm_initializers(seeds: Iterator[int]) -> dict[str, object]:
+    """Initialisers with explicit seeds: Keras's default ones draw their seeds from Python's global
+    ``random``, which other threads of the process (a Dask worker's, for one) also draw from, so the
+    initial weights, and with them the flags, would depend on what else the process was doing."""
+    import keras
+
+    return {
+        "kernel_initializer": keras.initializers.GlorotUniform(seed=next(seeds)),
+        "recurrent_initializer": keras.initializers.Orthogonal(seed=next(seeds)),
+    }
 
 
 @cache
