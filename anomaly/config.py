@@ -74,8 +74,17 @@ class WindowConfig(_Section):
 
 
 class ModelConfig(_Section):
-    """The reconstruction LSTM autoencoder and how it is trained."""
+    """The LSTM autoencoder and how it is trained.
 
+    ``variant`` chooses what the decoder learns (Srivastava et al. 2015): 'reconstruction' rebuilds the
+    window, 'prediction' predicts the ``horizon`` rows after it, 'composite' has one decoder for each
+    and minimises the sum of both losses. Every variant's encoder state is the window's embedding.
+    """
+
+    variant: Literal["reconstruction", "prediction", "composite"] = "reconstruction"
+    horizon: int = Field(
+        8, ge=1, le=4096, description="'prediction'/'composite': rows predicted after each window"
+    )
     units: int = Field(64, ge=1, description="LSTM units in each encoder and decoder layer")
     depth: int = Field(1, ge=1, le=4, description="stacked LSTM layers in the encoder and in the decoder")
     activation: Literal["tanh", "relu"] = "tanh"
@@ -90,13 +99,21 @@ class ModelConfig(_Section):
     seed: int = 42
 
 
+UnsupervisedThresholdMethod = Literal["block_maxima", "mad", "quantile", "spot", "dynamic"]
+ThresholdMethod = Literal[UnsupervisedThresholdMethod, "label_tuned"]
+
+
 class ThresholdConfig(_Section):
     """How the anomaly threshold is learnt from the errors of windows the model was fitted on."""
 
-    method: Literal["block_maxima", "mad", "quantile"] = Field(
+    method: ThresholdMethod = Field(
         "block_maxima",
         description="'block_maxima': margin x the block_quantile of the maxima of `blocks` consecutive "
-        "blocks of errors; 'mad': median + k * 1.4826 * MAD; 'quantile': that quantile of the errors",
+        "blocks of errors; 'mad': median + k * 1.4826 * MAD; 'quantile': that quantile of the errors; "
+        "'spot': the error exceeded with probability spot_risk under a generalised Pareto tail "
+        "(Siffer et al. 2017); 'dynamic': telemanom's mean + z * std with the z that best separates "
+        "few anomalous sequences (Hundman et al. 2018), events then pruned; 'label_tuned': the "
+        "threshold with the best event-level F1 on the labelled intervals inside the fitted rows",
     )
     errors: Literal["fitted", "validation"] = Field(
         "fitted", description="learn from every window of the fitted rows, or only the held-out tail"
@@ -108,6 +125,83 @@ class ThresholdConfig(_Section):
     margin: float = Field(1.2, gt=0, description="'block_maxima': factor above that quantile")
     k: float = Field(6.0, gt=0, description="'mad': threshold = median + k * 1.4826 * MAD")
     quantile: float = Field(0.995, gt=0, lt=1, description="'quantile': threshold = this quantile")
+    spot_initial_quantile: float = Field(
+        0.98,
+        gt=0,
+        lt=1,
+        description="'spot': quantile of the errors taken as the initial threshold t, whose excesses are "
+        "fitted with a generalised Pareto distribution",
+    )
+    spot_risk: float = Field(
+        1e-4,
+        gt=0,
+        lt=1,
+        description="'spot': probability that a normal window's error exceeds the threshold (the risk q); "
+        "must be below 1 - spot_initial_quantile",
+    )
+    dynamic_z_range: tuple[float, float, float] = Field(
+        (2.0, 10.0, 0.5),
+        description="'dynamic': (start, stop, step) of z; candidates are mean + z * std of the errors, "
+        "stop included; when none qualifies the largest is taken",
+    )
+    dynamic_buffer: int = Field(
+        10,
+        ge=0,
+        description="'dynamic': windows on each side of an error above a candidate that join its "
+        "anomalous sequence (telemanom's error_buffer)",
+    )
+    dynamic_min_decrease: float = Field(
+        0.13,
+        gt=0,
+        lt=1,
+        description="'dynamic': pruning: an event stays anomalous only if its peak error, or a larger "
+        "event's, is at least this fraction above the next smaller peak or the largest normal error",
+    )
+    labels: Path | None = Field(
+        None,
+        description="'label_tuned': labels JSON (stream name -> [[start, end], ...]); the intervals "
+        "inside the fitted rows calibrate the threshold",
+    )
+    label_fallback: UnsupervisedThresholdMethod = Field(
+        "block_maxima",
+        description="'label_tuned': the method used when the fitted rows hold no labelled interval",
+    )
+    label_candidates: int = Field(
+        200,
+        ge=2,
+        description="'label_tuned': candidate thresholds, quantiles of the errors from the median up",
+    )
+
+    @field_validator("dynamic_z_range")
+    @classmethod
+    def _z_range(cls, value: tuple[float, float, float]) -> tuple[float, float, float]:
+        start, stop, step = value
+        if not (0 < start <= stop and step > 0):
+            raise ValueError("must be [start, stop, step] with 0 < start <= stop and step > 0")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ThresholdConfig:
+        if self.spot_risk >= 1 - self.spot_initial_quantile:
+            raise ValueError(
+                "spot_risk must be below 1 - spot_initial_quantile (the share of errors in the tail)"
+            )
+        if self.method == "label_tuned" and self.labels is None:
+            raise ValueError("method 'label_tuned' needs 'labels', the path of a labels JSON file")
+        return self
+
+
+class ScoringConfig(_Section):
+    """How a window's model error becomes the score compared with the threshold."""
+
+    error: Literal["mse", "mahalanobis"] = Field(
+        "mse",
+        description="'mse': mean squared error in scaled units; 'mahalanobis': distance of the window's "
+        "absolute errors from those of the validation windows (Malhotra et al. 2016)",
+    )
+    ewma_alpha: float | None = Field(
+        None, gt=0, le=1, description="smooth window errors in time order with this EWMA weight; None: off"
+    )
 
 
 class EmbeddingConfig(_Section):
@@ -199,6 +293,7 @@ class PipelineConfig(_Section):
     window: WindowConfig = WindowConfig()
     model: ModelConfig = ModelConfig()
     threshold: ThresholdConfig = ThresholdConfig()
+    scoring: ScoringConfig = ScoringConfig()
     embeddings: EmbeddingConfig = EmbeddingConfig()
     retrain: RetrainConfig = RetrainConfig()
     storage: StorageConfig = StorageConfig()
@@ -253,6 +348,11 @@ def load_config(path: Path | None) -> PipelineConfig:
         data_path = Path(source["path"])
         if not data_path.is_absolute():
             source["path"] = str(Path(path).parent / data_path)
+    threshold = raw.get("threshold")
+    if isinstance(threshold, dict) and isinstance(threshold.get("labels"), str):
+        labels_path = Path(threshold["labels"])
+        if not labels_path.is_absolute():
+            threshold["labels"] = str(Path(path).parent / labels_path)
     return config_from_dict(raw, origin=str(path))
 
 

@@ -68,15 +68,27 @@ def analyse_stream(
     first_row: int = 0,
     normal_sample_every: int = 24,
 ) -> StreamAnalysis:
-    """Score the rows of ``stream`` from ``first_row`` on and derive events and kept windows."""
+    """Score the rows of ``stream`` from ``first_row`` on and derive events and kept windows.
+
+    A 'dynamic' threshold comes with telemanom's pruning of events, against the largest normal
+    held-out error of fitting (the top of ``reference_errors_``) or of this run, whichever is larger.
+    """
     length = detector.window.length
     n_rows = len(stream.values)
     scores = detector.score(stream, first_row=first_row)
     row_errors = max_over_covering_windows(scores.window_errors, scores.starts, length, n_rows)
     row_errors[:first_row] = np.nan
     step_errors = mean_over_covering_windows(scores.step_errors, scores.starts, n_rows)
+    pruned = detector.threshold.method == "dynamic"
     events = merge_flagged_windows(
-        scores.starts, scores.window_errors, detector.threshold_, length, stream.segment, step_errors
+        scores.starts,
+        scores.window_errors,
+        detector.threshold_,
+        length,
+        stream.segment,
+        step_errors,
+        min_decrease=detector.threshold.dynamic_min_decrease if pruned else None,
+        max_normal_error=float(detector.reference_errors_.max(initial=0.0)),
     )
     kept = _keep_windows(detector, stream, scores, events, normal_sample_every)
     return StreamAnalysis(

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from anomaly.threshold_methods.dynamic import prune_sequences
+
 
 @dataclass(frozen=True)
 class Event:
@@ -41,12 +43,20 @@ def merge_flagged_windows(
     length: int,
     segment: np.ndarray,
     step_errors: np.ndarray,
+    *,
+    min_decrease: float | None = None,
+    max_normal_error: float = 0.0,
 ) -> list[Event]:
     """Group windows with error above ``threshold`` into events.
 
     ``starts`` (sorted) and ``window_errors`` describe the scored windows; ``segment`` gives each
     row's segment so that windows on both sides of a gap are never joined; ``step_errors`` is the
     per-row error used to place the peak.
+
+    With ``min_decrease`` the events are pruned as telemanom does after its dynamic threshold
+    (``anomaly.threshold_methods.dynamic.prune_sequences``): events whose peak is not clearly above
+    the next smaller one are dropped, the smallest peak being compared with the largest normal error,
+    i.e. the larger of ``max_normal_error`` (known from fitting) and the largest unflagged error here.
     """
     flagged = np.flatnonzero(window_errors > threshold)
     if flagged.size == 0:
@@ -73,4 +83,10 @@ def merge_flagged_windows(
                 window_positions=group,
             )
         )
-    return events
+    if min_decrease is None:
+        return events
+    unflagged_max = float(window_errors[window_errors <= threshold].max(initial=0.0))
+    keep = prune_sequences(
+        np.array([event.peak_error for event in events]), max(max_normal_error, unflagged_max), min_decrease
+    )
+    return [event for event, kept in zip(events, keep, strict=True) if kept]

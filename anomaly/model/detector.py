@@ -1,7 +1,13 @@
 """The per-stream detector: fit an LSTM autoencoder, score windows, learn a threshold, save and load.
 
 It mirrors scikit-learn's outlier detectors: ``fit`` learns the scaler, weights, ``threshold_`` and
-the embedding space; ``score`` gives reconstruction errors; ``transform`` gives encoder embeddings.
+the embedding space; ``score`` gives window errors; ``transform`` gives encoder embeddings.
+
+A window's error depends on the model variant (``ModelConfig.variant``): 'reconstruction' scores how
+well the window is rebuilt; 'prediction' how well its last ``horizon`` rows were predicted from the
+window before them (``anomaly.model.targets`` says which prediction judges which window);
+'composite' the sum of both, as its training loss is. ``ScoringConfig`` then turns the residuals into
+mean squared errors or Mahalanobis distances and optionally smooths them (``anomaly.scoring``).
 Artifacts are the Keras weights file plus a JSON record; the architecture is rebuilt from code on
 load, so loading never unpickles or deserialises code.
 """
@@ -10,18 +16,22 @@ from __future__ import annotations
 
 import json
 import platform
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 
-from anomaly.config import ModelConfig, PipelineConfig, ThresholdConfig, WindowConfig
+from anomaly.config import ModelConfig, PipelineConfig, ScoringConfig, ThresholdConfig, WindowConfig
 from anomaly.data.types import PreparedStream
 from anomaly.embeddings import EmbeddingSpace
-from anomaly.errors import DataError, ModelError
-from anomaly.model.network import Network, NetworkSpec, network_for
+from anomaly.errors import ConfigError, DataError, ModelError
+from anomaly.model.network import Network, NetworkOutput, NetworkSpec, network_for
+from anomaly.model.targets import PredictionTargets, prediction_targets
 from anomaly.scaling import ChannelScaler
+from anomaly.scoring import MahalanobisScorer, error_vectors, ewma, ewma_warm_up
+from anomaly.threshold_methods.label_tuned import labelled_windows
 from anomaly.thresholds import learn_threshold
 from anomaly.windowing import gather_windows, window_starts
 
@@ -38,9 +48,11 @@ REFERENCE_SIZE = 1000
 class WindowScores:
     """Errors of the stride-1 windows of a stream that end at or after ``first_row``.
 
-    ``starts`` (n_windows,) are start rows; ``window_errors`` (n_windows,) the mean squared error of
-    each window in scaled units (averaged over steps and channels); ``step_errors``
-    (n_windows, window) the squared error of each step averaged over channels.
+    ``starts`` (n_windows,) are start rows; ``window_errors`` (n_windows,) the error compared with
+    the threshold: by default the mean squared error of each window in scaled units (averaged over
+    steps and channels), else as ``ScoringConfig`` says; ``step_errors`` (n_windows, window) the
+    squared error of each step averaged over channels, whatever the scoring: for a prediction it is 0
+    at the steps no prediction judges, and a composite model adds both decoders' step errors.
     """
 
     starts: np.ndarray
@@ -48,14 +60,30 @@ class WindowScores:
     step_errors: np.ndarray
 
 
-def _batches(windows: np.ndarray, batch_size: int) -> tf.data.Dataset:
+@dataclass(frozen=True)
+class _Residuals:
+    """Model output minus data, in scaled units, for windows at some starts: ``reconstruction``
+    (n, window, channels) and ``prediction`` (n, horizon, channels), NaN where a predicted row lies
+    outside its segment, each None where the variant has no such decoder."""
+
+    reconstruction: np.ndarray | None
+    prediction: np.ndarray | None
+    targets: PredictionTargets | None
+
+    def parts(self) -> dict[str, np.ndarray]:
+        """The residual arrays the variant has, by decoder name."""
+        named = {"reconstruction": self.reconstruction, "prediction": self.prediction}
+        return {name: residuals for name, residuals in named.items() if residuals is not None}
+
+
+def _batches(inputs: np.ndarray, targets: Any, batch_size: int) -> tf.data.Dataset:
     """Validation batches in time order."""
     import tensorflow as tf
 
-    return tf.data.Dataset.from_tensor_slices((windows, windows)).batch(batch_size)
+    return tf.data.Dataset.from_tensor_slices((inputs, targets)).batch(batch_size)
 
 
-def _shuffled_batches(windows: np.ndarray, batch_size: int, seed: int) -> tf.data.Dataset:
+def _shuffled_batches(inputs: np.ndarray, targets: Any, batch_size: int, seed: int) -> tf.data.Dataset:
     """Training batches reshuffled every epoch in an order fixed by ``seed`` alone.
 
     Keras's own ``shuffle=True`` draws op seeds from a per-process counter, so a stream's result
@@ -64,12 +92,12 @@ def _shuffled_batches(windows: np.ndarray, batch_size: int, seed: int) -> tf.dat
     """
     import tensorflow as tf
 
-    dataset = tf.data.Dataset.from_tensor_slices((windows, windows))
-    return dataset.shuffle(len(windows), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
+    dataset = tf.data.Dataset.from_tensor_slices((inputs, targets))
+    return dataset.shuffle(len(inputs), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
 
 
 class LSTMAutoencoderDetector:
-    """Reconstruction LSTM autoencoder with a threshold learnt from chronological validation errors."""
+    """LSTM autoencoder with a threshold learnt from chronological validation errors."""
 
     def __init__(
         self,
@@ -77,11 +105,13 @@ class LSTMAutoencoderDetector:
         window: WindowConfig,
         model: ModelConfig,
         threshold: ThresholdConfig,
+        scoring: ScoringConfig | None = None,
         max_clusters: int = 8,
     ) -> None:
         self.window = window
         self.model = model
         self.threshold = threshold
+        self.scoring = ScoringConfig() if scoring is None else scoring
         self.max_clusters = max_clusters
 
     @classmethod
@@ -91,6 +121,7 @@ class LSTMAutoencoderDetector:
             window=config.window,
             model=config.model,
             threshold=config.threshold,
+            scoring=config.scoring,
             max_clusters=config.embeddings.max_clusters,
         )
 
@@ -112,36 +143,47 @@ class LSTMAutoencoderDetector:
         excluded = np.zeros(len(values), dtype=bool) if exclude_rows is None else np.asarray(exclude_rows)
         if excluded.shape != (len(values),) or excluded.dtype != bool:
             raise ValueError(f"exclude_rows must be a boolean array of shape ({len(values)},)")
+        if self.model.variant != "reconstruction" and self.model.horizon > length:
+            raise ConfigError(
+                f"model.horizon {self.model.horizon} exceeds window.length {length}: a window is judged "
+                "by the prediction of its own last rows"
+            )
+        # A training pair is a window plus, for a prediction decoder, the horizon rows after it.
+        span = length if self.model.variant == "reconstruction" else length + self.model.horizon
         split_row = int(len(values) * (1 - self.model.validation_fraction))
         train_starts = _clear_of(
-            window_starts(stream.segment[:split_row], length, self.window.train_stride), excluded, length
+            window_starts(stream.segment[:split_row], span, self.window.train_stride), excluded, span
         )
         validation_starts = _clear_of(
-            window_starts(stream.segment[split_row:], length, 1) + split_row, excluded, length
+            window_starts(stream.segment[split_row:], span, 1) + split_row, excluded, span
         )
         self.validation_held_out_ = bool(len(train_starts) and len(validation_starts))
         if not self.validation_held_out_:
             split_row = len(values)
             train_starts = _clear_of(
-                window_starts(stream.segment, length, self.window.train_stride), excluded, length
+                window_starts(stream.segment, span, self.window.train_stride), excluded, span
             )
-            validation_starts = _clear_of(window_starts(stream.segment, length, 1), excluded, length)
+            validation_starts = _clear_of(window_starts(stream.segment, span, 1), excluded, span)
         if len(train_starts) == 0:
-            raise DataError(f"no complete window of {length} rows to train on", stream=stream.name)
+            raise DataError(f"no complete window of {span} rows to train on", stream=stream.name)
+        held_out_from = split_row if self.validation_held_out_ else 0
+        held_out_starts = _clear_of(
+            window_starts(stream.segment[held_out_from:], length, 1) + held_out_from, excluded, length
+        )
 
         self.channels_ = stream.channels
         self.scaler_ = ChannelScaler.fit(values[:split_row][~excluded[:split_row]])
         scaled = self.scaler_.transform(values)
-        train_windows = gather_windows(scaled, train_starts, length)
-        validation_windows = gather_windows(scaled, validation_starts, length)
+        train_windows, train_targets = self._training_pairs(scaled, train_starts)
+        validation_windows, validation_targets = self._training_pairs(scaled, validation_starts)
 
         network = self._network()
         network.reset(self.model.seed)
         import keras
 
         history = network.autoencoder.fit(
-            _shuffled_batches(train_windows, self.model.batch_size, self.model.seed),
-            validation_data=_batches(validation_windows, self.model.batch_size),
+            _shuffled_batches(train_windows, train_targets, self.model.batch_size, self.model.seed),
+            validation_data=_batches(validation_windows, validation_targets, self.model.batch_size),
             epochs=self.model.epochs,
             shuffle=False,  # the dataset reshuffles itself, with its own seed
             verbose=0,
@@ -153,13 +195,25 @@ class LSTMAutoencoderDetector:
         self.epochs_trained_ = len(history.history["loss"])
         self.val_loss_ = float(min(history.history["val_loss"]))
 
+        self.mahalanobis_ = {}
+        if self.scoring.error == "mahalanobis":
+            held_out = self._residuals(scaled, stream.segment, held_out_starts)
+            self.mahalanobis_ = {
+                name: MahalanobisScorer.fit(error_vectors(part)) for name, part in held_out.parts().items()
+            }
         if self.threshold.errors == "validation":
-            threshold_starts = validation_starts
+            threshold_starts = held_out_starts
         else:
             threshold_starts = _clear_of(window_starts(stream.segment, length, 1), excluded, length)
-        threshold_errors = self._window_errors(gather_windows(scaled, threshold_starts, length))
-        self.threshold_ = learn_threshold(threshold_errors, self.threshold)
-        reference_errors = threshold_errors[np.isin(threshold_starts, validation_starts)]
+        threshold_errors = self._scores(scaled, stream.segment, threshold_starts).window_errors
+        # Only a prediction in a segment of exactly one window has no error (see anomaly.model.targets).
+        scored = np.isfinite(threshold_errors)
+        threshold_starts, threshold_errors = threshold_starts[scored], threshold_errors[scored]
+        labelled = None
+        if self.threshold.method == "label_tuned":
+            labelled = labelled_windows(self.threshold.labels, stream, threshold_starts, length)
+        self.threshold_ = learn_threshold(threshold_errors, self.threshold, labelled=labelled)
+        reference_errors = threshold_errors[np.isin(threshold_starts, held_out_starts)]
         self.reference_errors_ = _quantile_sample(reference_errors[reference_errors <= self.threshold_])
         self.embedding_space_ = EmbeddingSpace.fit(
             self.transform(train_windows), max_clusters=self.max_clusters, seed=self.model.seed
@@ -171,16 +225,24 @@ class LSTMAutoencoderDetector:
 
     # -- scoring -----------------------------------------------------------------------------------
     def score(self, stream: PreparedStream, *, first_row: int = 0) -> WindowScores:
-        """Errors of every stride-1 window ending at or after ``first_row`` (so each row is covered)."""
+        """Errors of every stride-1 window ending at or after ``first_row`` (so each row is covered).
+
+        With EWMA smoothing, up to ``ewma_warm_up`` earlier windows are scored too and dropped, so
+        that an incremental run's smoothed errors match a one-shot run's (to ``EWMA_TOLERANCE``).
+        """
         self._check_fitted()
         self._check_channels(stream)
         length = self.window.length
-        starts = window_starts(stream.segment, length, 1, first_end=first_row)
+        warm_up = ewma_warm_up(self.scoring.ewma_alpha)
+        starts = window_starts(stream.segment, length, 1, first_end=max(first_row - warm_up, 0))
         scaled = self.scaler_.transform(stream.values.to_numpy(dtype=float))
-        windows = gather_windows(scaled, starts, length)
-        reconstructions, _ = self._predict(windows)
-        step_errors = ((reconstructions - windows) ** 2).mean(axis=2)
-        return WindowScores(starts=starts, window_errors=step_errors.mean(axis=1), step_errors=step_errors)
+        scores = self._scores(scaled, stream.segment, starts)
+        wanted = starts + length - 1 >= first_row
+        return WindowScores(
+            starts=starts[wanted],
+            window_errors=scores.window_errors[wanted],
+            step_errors=scores.step_errors[wanted],
+        )
 
     def predict(self, window_errors: np.ndarray) -> np.ndarray:
         """Flags: True where a window's error is above the learnt threshold."""
@@ -190,14 +252,25 @@ class LSTMAutoencoderDetector:
     def transform(self, windows: np.ndarray) -> np.ndarray:
         """Encoder embeddings (n_windows, units) of scaled ``windows`` (n_windows, window, channels)."""
         self._check_fitted()
-        return self._predict(windows)[1]
+        return self._predict(windows).embeddings
 
     def reconstruct(self, stream: PreparedStream, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """For the windows at ``starts``: reconstructions in the data's units and their embeddings."""
+        """For the windows at ``starts``: the model's version of them (n, window, channels) in the data's
+        units, and their embeddings (n, units).
+
+        A reconstruction decoder's output where the variant has one; for 'prediction', the window
+        with the rows its judging prediction covers replaced by the predicted values (the other rows,
+        which no prediction judges, keep the data's values and so show no error).
+        """
         self._check_fitted()
         scaled = self.scaler_.transform(stream.values.to_numpy(dtype=float))
-        reconstructions, embeddings = self._predict(gather_windows(scaled, starts, self.window.length))
-        return self.scaler_.inverse_transform(reconstructions), embeddings
+        windows = gather_windows(scaled, starts, self.window.length)
+        output = self._predict(windows)
+        fitted = output.reconstructions
+        if fitted is None:
+            residuals = self._residuals(scaled, stream.segment, starts)
+            fitted = windows + _at_offsets(residuals.prediction, residuals.targets, self.window.length, 0.0)
+        return self.scaler_.inverse_transform(fitted), output.embeddings
 
     # -- persistence -------------------------------------------------------------------------------
     def save(self, directory: Path) -> None:
@@ -218,7 +291,7 @@ class LSTMAutoencoderDetector:
             "format": ARTIFACT_FORMAT,
             "window": self.window.model_dump(),
             "model": self.model.model_dump(),
-            "threshold_config": self.threshold.model_dump(),
+            "threshold_config": self.threshold.model_dump(mode="json"),
             "max_clusters": self.max_clusters,
             "channels": self.channels_,
             "scaler": self.scaler_.to_dict(),
@@ -231,6 +304,8 @@ class LSTMAutoencoderDetector:
             "trained_from": self.trained_from_.isoformat(),
             "trained_to": self.trained_to_.isoformat(),
             "embedding_space": self.embedding_space_.to_dict(),
+            "scoring": self.scoring.model_dump(),
+            "mahalanobis": {name: scorer.to_dict() for name, scorer in self.mahalanobis_.items()},
             "versions": {
                 "python": platform.python_version(),
                 "numpy": np.__version__,
@@ -258,6 +333,7 @@ class LSTMAutoencoderDetector:
             window=WindowConfig(**record["window"]),
             model=ModelConfig(**record["model"]),
             threshold=ThresholdConfig(**record["threshold_config"]),
+            scoring=ScoringConfig(**record.get("scoring", {})),
             max_clusters=record["max_clusters"],
         )
         detector.channels_ = record["channels"]
@@ -271,6 +347,9 @@ class LSTMAutoencoderDetector:
         detector.trained_from_ = datetime.fromisoformat(record["trained_from"])
         detector.trained_to_ = datetime.fromisoformat(record["trained_to"])
         detector.embedding_space_ = EmbeddingSpace.from_dict(record["embedding_space"])
+        detector.mahalanobis_ = {
+            name: MahalanobisScorer.from_dict(data) for name, data in record.get("mahalanobis", {}).items()
+        }
         network = detector._network()
         try:
             network.autoencoder.load_weights(directory / WEIGHTS_FILE)
@@ -290,19 +369,69 @@ class LSTMAutoencoderDetector:
                 depth=self.model.depth,
                 activation=self.model.activation,
                 reverse_target=self.model.reverse_target,
+                variant=self.model.variant,
+                horizon=0 if self.model.variant == "reconstruction" else self.model.horizon,
                 learning_rate=self.model.learning_rate,
                 seed=self.model.seed,
             )
         )
 
-    def _predict(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _predict(self, windows: np.ndarray) -> NetworkOutput:
         network = self._network()
         network.autoencoder.set_weights(self.weights_)
         return network.predict(windows)
 
-    def _window_errors(self, windows: np.ndarray) -> np.ndarray:
-        reconstructions, _ = self._predict(windows)
-        return ((reconstructions - windows) ** 2).mean(axis=(1, 2))
+    def _training_pairs(self, scaled: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, Any]:
+        """Inputs (n, window, channels) at ``starts`` and the targets the autoencoder's outputs learn:
+        the windows, the ``horizon`` rows after them, or both (composite)."""
+        windows = gather_windows(scaled, starts, self.window.length)
+        if self.model.variant == "reconstruction":
+            return windows, windows
+        futures = gather_windows(scaled, starts + self.window.length, self.model.horizon)
+        return windows, futures if self.model.variant == "prediction" else (windows, futures)
+
+    def _residuals(self, scaled: np.ndarray, segment: np.ndarray, starts: np.ndarray) -> _Residuals:
+        """Each decoder's residuals for the windows at ``starts`` (see ``anomaly.model.targets``)."""
+        length = self.window.length
+        windows = gather_windows(scaled, starts, length)
+        if self.model.variant == "reconstruction":
+            return _Residuals(self._predict(windows).reconstructions - windows, None, None)
+        targets = prediction_targets(segment, starts, length, self.model.horizon)
+        composite = self.model.variant == "composite"
+        inputs = np.unique(np.concatenate([starts, targets.inputs]) if composite else targets.inputs)
+        output = self._predict(gather_windows(scaled, inputs, length))
+        predictions = output.predictions[np.searchsorted(inputs, targets.inputs)]
+        actual = scaled[np.minimum(targets.rows, len(scaled) - 1)]
+        prediction = np.where(targets.valid[:, :, None], predictions - actual, np.nan)
+        reconstruction = None
+        if composite:
+            reconstruction = output.reconstructions[np.searchsorted(inputs, starts)] - windows
+        return _Residuals(reconstruction, prediction, targets)
+
+    def _scores(self, scaled: np.ndarray, segment: np.ndarray, starts: np.ndarray) -> WindowScores:
+        """Window and step errors of the windows at ``starts``, as configured, before any warm-up
+        windows are dropped: each decoder's error (MSE or Mahalanobis) summed, then smoothed."""
+        residuals = self._residuals(scaled, segment, starts)
+        step_parts, window_parts = [], []
+        for name, part in residuals.parts().items():
+            squared = (part**2).mean(axis=2)
+            if name == "reconstruction":
+                steps, mse = squared, squared.mean(axis=1)
+            else:
+                steps = _at_offsets(squared[:, :, None], residuals.targets, self.window.length, 0.0)[:, :, 0]
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)  # no target at all: NaN, by design
+                    mse = np.nanmean(squared, axis=1)
+            step_parts.append(steps)
+            if self.scoring.error == "mahalanobis":
+                window_parts.append(self.mahalanobis_[name].window_errors(error_vectors(part)))
+            else:
+                window_parts.append(mse)
+        window_errors = sum(window_parts[1:], window_parts[0])
+        if self.scoring.ewma_alpha is not None:
+            window_errors = ewma(window_errors, starts, self.scoring.ewma_alpha)
+        step_errors = sum(step_parts[1:], step_parts[0])
+        return WindowScores(starts=starts, window_errors=window_errors, step_errors=step_errors)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "weights_"):
@@ -314,6 +443,16 @@ class LSTMAutoencoderDetector:
                 f"stream {stream.name!r} has channels {stream.channels}, but its model was trained on "
                 f"{self.channels_}; retrain it"
             )
+
+
+def _at_offsets(values: np.ndarray, targets: PredictionTargets, length: int, fill: float) -> np.ndarray:
+    """Predicted-row ``values`` (n, horizon, k) placed at their rows' positions in the judged windows:
+    (n, length, k), ``fill`` where no valid predicted row falls."""
+    placed = np.full((len(values), length, values.shape[2]), fill)
+    inside = targets.valid & (targets.offsets >= 0) & (targets.offsets < length)
+    window, step = np.nonzero(inside)
+    placed[window, targets.offsets[window, step]] = values[window, step]
+    return placed
 
 
 def _clear_of(starts: np.ndarray, excluded: np.ndarray, length: int) -> np.ndarray:

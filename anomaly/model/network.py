@@ -1,10 +1,11 @@
-"""The article's reconstruction LSTM autoencoder, built once per architecture and reused.
+"""The article's LSTM autoencoders (reconstruction, prediction, composite), built once per architecture.
 
-Encoder LSTM(s) -> RepeatVector -> decoder LSTM(s) -> TimeDistributed(Dense): the decoder rebuilds
-the window from the encoder's final state, which is also the window's fixed-length embedding (the
-article's standalone encoder). Building and tracing a Keras model costs seconds, so networks are
-cached per architecture and reset to seeded initial weights for each stream: training many streams
-then pays the build and trace cost once.
+Encoder LSTM(s) -> RepeatVector -> decoder LSTM(s) -> TimeDistributed(Dense): a reconstruction
+decoder rebuilds the window, a prediction decoder emits the ``horizon`` rows after it, and the
+composite model has both on one encoder (Srivastava et al. 2015). The encoder's final state is the
+window's fixed-length embedding in every variant (the article's standalone encoder). Building and
+tracing a Keras model costs seconds, so networks are cached per architecture and reset to seeded
+initial weights for each stream: training many streams then pays the build and trace cost once.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
+from typing import Literal
 
 import numpy as np
 
@@ -28,6 +30,8 @@ class NetworkSpec:
 
     window_length: int
     n_channels: int
+    variant: Literal["reconstruction", "prediction", "composite"]
+    horizon: int
     units: int
     depth: int
     activation: str
@@ -36,8 +40,23 @@ class NetworkSpec:
     seed: int
 
 
+@dataclass(frozen=True)
+class NetworkOutput:
+    """What the network makes of scaled windows: ``reconstructions`` (n, window, channels) unless the
+    variant is 'prediction', ``predictions`` (n, horizon, channels) of the rows after each window
+    unless it is 'reconstruction', and ``embeddings`` (n, units)."""
+
+    reconstructions: np.ndarray | None
+    predictions: np.ndarray | None
+    embeddings: np.ndarray
+
+
 class Network:
-    """A compiled autoencoder plus a scorer sharing its layers (reconstruction and embedding at once)."""
+    """A compiled autoencoder plus a scorer sharing its layers (decoder outputs and embedding at once).
+
+    The autoencoder's outputs, and so its training targets, are the reconstruction, the prediction,
+    or both in that order (composite: the loss is the sum of both mean squared errors).
+    """
 
     def __init__(self, spec: NetworkSpec) -> None:
         import keras
@@ -59,28 +78,25 @@ class Network:
                 **_lstm_initializers(seeds),
             )(hidden)
         embedding = hidden
-        hidden = keras.layers.RepeatVector(spec.window_length, name="repeat")(embedding)
-        for level in range(spec.depth):
-            hidden = keras.layers.LSTM(
-                spec.units,
-                activation=spec.activation,
-                return_sequences=True,
-                name=f"decoder_{level}",
-                **_lstm_initializers(seeds),
-            )(hidden)
-        output = keras.layers.Dense(
-            spec.n_channels, kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds))
+        outputs = []
+        if spec.variant != "prediction":
+            reconstruction = _decoder(embedding, spec, spec.window_length, "", seeds)
+            if spec.reverse_target:
+                # The decoder emits the window last step first (Srivastava et al. 2015): its first
+                # outputs depend on the inputs the encoder saw last, which makes the optimisation easier.
+                reconstruction = keras.layers.Lambda(
+                    lambda steps: keras.ops.flip(steps, axis=1), name="reverse"
+                )(reconstruction)
+            outputs.append(reconstruction)
+        if spec.variant != "reconstruction":
+            # The future is predicted in time order: its first rows follow the encoder's last input.
+            outputs.append(_decoder(embedding, spec, spec.horizon, "prediction_", seeds))
+        self.autoencoder = keras.Model(
+            inputs, outputs[0] if len(outputs) == 1 else outputs, name="lstm_autoencoder"
         )
-        reconstruction = keras.layers.TimeDistributed(output, name="output")(hidden)
-        if spec.reverse_target:
-            # The decoder emits the window last step first (Srivastava et al. 2015): its first outputs
-            # depend on the inputs the encoder saw last, which makes the optimisation easier.
-            reconstruction = keras.layers.Lambda(lambda steps: keras.ops.flip(steps, axis=1), name="reverse")(
-                reconstruction
-            )
-        self.autoencoder = keras.Model(inputs, reconstruction, name="lstm_autoencoder")
-        self.autoencoder.compile(optimizer=keras.optimizers.Adam(spec.learning_rate), loss="mse")
-        self.scorer = keras.Model(inputs, [reconstruction, embedding], name="scorer")
+        losses = "mse" if len(outputs) == 1 else ["mse"] * len(outputs)
+        self.autoencoder.compile(optimizer=keras.optimizers.Adam(spec.learning_rate), loss=losses)
+        self.scorer = keras.Model(inputs, [*outputs, embedding], name="scorer")
         self.initial_weights = self.autoencoder.get_weights()
 
     def reset(self, seed: int) -> None:
@@ -93,17 +109,46 @@ class Network:
             if variable.name != "learning_rate":
                 variable.assign(np.zeros(variable.shape, dtype=variable.dtype))
 
-    def predict(self, windows: np.ndarray, batch_size: int = 4096) -> tuple[np.ndarray, np.ndarray]:
-        """Reconstructions (n, window, channels) and embeddings (n, units) of scaled ``windows``."""
-        reconstructions, embeddings = [], []
+    def predict(self, windows: np.ndarray, batch_size: int = 4096) -> NetworkOutput:
+        """The decoders' outputs and the embeddings of scaled ``windows`` (n, window, channels)."""
+        spec = self.spec
+        shapes = [(spec.window_length, spec.n_channels)] if spec.variant != "prediction" else []
+        if spec.variant != "reconstruction":
+            shapes.append((spec.horizon, spec.n_channels))
+        shapes.append((spec.units,))
+        batches: list[list[np.ndarray]] = [[np.empty((0, *shape), dtype=np.float32)] for shape in shapes]
         for begin in range(0, len(windows), batch_size):
-            reconstruction, embedding = self.scorer.predict_on_batch(windows[begin : begin + batch_size])
-            reconstructions.append(np.asarray(reconstruction))
-            embeddings.append(np.asarray(embedding))
-        if not reconstructions:
-            shape = windows.shape
-            return np.empty(shape, dtype=np.float32), np.empty((0, self.spec.units), dtype=np.float32)
-        return np.concatenate(reconstructions), np.concatenate(embeddings)
+            for collected, output in zip(
+                batches, self.scorer.predict_on_batch(windows[begin : begin + batch_size]), strict=True
+            ):
+                collected.append(np.asarray(output))
+        arrays = [np.concatenate(collected) for collected in batches]
+        return NetworkOutput(
+            reconstructions=arrays.pop(0) if spec.variant != "prediction" else None,
+            predictions=arrays.pop(0) if spec.variant != "reconstruction" else None,
+            embeddings=arrays.pop(0),
+        )
+
+
+def _decoder(embedding: object, spec: NetworkSpec, steps: int, prefix: str, seeds: Iterator[int]) -> object:
+    """RepeatVector -> LSTM(s) -> TimeDistributed(Dense): ``steps`` rows of ``n_channels`` from the
+    embedding. The reconstruction decoder keeps the layer names it always had (``prefix`` empty), so
+    its weights files stay as they were."""
+    import keras
+
+    hidden = keras.layers.RepeatVector(steps, name=f"{prefix}repeat")(embedding)
+    for level in range(spec.depth):
+        hidden = keras.layers.LSTM(
+            spec.units,
+            activation=spec.activation,
+            return_sequences=True,
+            name=f"{prefix}decoder_{level}",
+            **_lstm_initializers(seeds),
+        )(hidden)
+    output = keras.layers.Dense(
+        spec.n_channels, kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds))
+    )
+    return keras.layers.TimeDistributed(output, name=f"{prefix}output")(hidden)
 
 
 def _lstm_initializers(seeds: Iterator[int]) -> dict[str, object]:
