@@ -1,7 +1,15 @@
-"""Bulk writes of score rows: the pipeline's Core executemany against an ORM ``add()`` loop.
+"""Bulk writes of score rows: the pipeline's insert path against a Core executemany and an ORM loop.
 
-Prints rows per second on SQLite (a file) and PostgreSQL (a scratch database on 127.0.0.1:5432,
-when it answers), and the ratio to the ORM loop measured in the same run.
+For SQLite (a file) and PostgreSQL (a scratch database on 127.0.0.1:5432, when it answers) it times,
+in the same run, from the stream's columns (numpy arrays) to a committed transaction:
+
+- ``bulk``: ``anomaly.storage.score_rows.insert_scores``, what ``anomaly run`` uses (binary COPY on
+  PostgreSQL, executemany of plain tuples on SQLite);
+- ``core``: SQLAlchemy Core ``insert`` with one parameter dict per row (the previous path);
+- ``orm``: ``Session.add`` and ``flush`` per row, as code that adds objects one by one does (on a
+  tenth of the rows, at least 1000: it is that slow).
+
+It prints one line per database and, last, one JSON line (``measure``'s result) for benchmarks/run.py.
 
     .venv/bin/python benchmarks/db_writes.py [--rows 100000]
 """
@@ -9,23 +17,30 @@ when it answers), and the ratio to the ORM loop measured in the same run.
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, insert, text
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, create_engine, insert, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from anomaly.storage.database import open_engine, upgrade_schema
 from anomaly.storage.schema import Model, Run, Score, Stream
+from anomaly.storage.score_rows import ScoreRows, insert_scores, insert_scores_portably
 
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
 def _prepare(url: str) -> tuple[int, int, int]:
+    """A run, a stream and its model for the score rows to point at: (run_id, stream_id, model_id)."""
     engine = open_engine(url)
     upgrade_schema(engine)
     now = datetime.now(UTC)
@@ -56,66 +71,73 @@ def _prepare(url: str) -> tuple[int, int, int]:
     return run_id, stream_id, model_id
 
 
-def _rows(n: int, start: datetime, ids: tuple[int, int, int]) -> list[dict]:
+def _score_rows(n: int, start: str, ids: tuple[int, int, int]) -> ScoreRows:
+    """``n`` rows a minute apart from ``start``, as a univariate stream's analysis produces them."""
     run_id, stream_id, model_id = ids
-    return [
-        {
-            "stream_id": stream_id,
-            "ts": start + timedelta(minutes=i),
-            "model_id": model_id,
-            "value": float(i % 97),
-            "values": None,
-            "error": 0.01 * (i % 13),
-            "threshold": 1.0,
-            "is_anomaly": False,
-            "run_id": run_id,
-        }
-        for i in range(n)
-    ]
+    steps = np.arange(n)
+    return ScoreRows(
+        stream_id=stream_id,
+        model_id=model_id,
+        run_id=run_id,
+        threshold=1.0,
+        timestamps=pd.date_range(start, periods=n, freq="1min", tz="UTC"),
+        values=(steps % 97).astype(float).reshape(-1, 1),
+        errors=0.01 * (steps % 13) + 0.9,
+    )
 
 
-def _bulk(url: str, rows: list[dict]) -> float:
+def _timed(url: str, write: Callable[[Connection], None], n_rows: int) -> float:
+    """Rows per second of ``write`` in one transaction, commit included."""
     engine = open_engine(url)
     started = time.perf_counter()
     with engine.begin() as connection:
-        connection.execute(insert(Score), rows)
+        write(connection)
     elapsed = time.perf_counter() - started
     engine.dispose()
-    return len(rows) / elapsed
+    return n_rows / elapsed
 
 
-def _orm(url: str, rows: list[dict]) -> float:
-    engine = open_engine(url)
-    started = time.perf_counter()
-    with Session(engine) as session, session.begin():
-        for row in rows:
-            session.add(Score(**row))
-            session.flush()  # one INSERT per row, as code that adds and flushes objects one by one does
-    elapsed = time.perf_counter() - started
-    engine.dispose()
-    return len(rows) / elapsed
+def _orm_loop(rows: ScoreRows) -> Callable[[Connection], None]:
+    objects = [
+        {
+            "stream_id": rows.stream_id,
+            "ts": ts,
+            "model_id": rows.model_id,
+            "value": value,
+            "error": error,
+            "threshold": rows.threshold,
+            "is_anomaly": error > rows.threshold,
+            "run_id": rows.run_id,
+        }
+        for ts, value, error in zip(
+            rows.timestamps.to_pydatetime(), rows.values[:, 0].tolist(), rows.errors.tolist(), strict=True
+        )
+    ]
+
+    def write(connection: Connection) -> None:
+        with Session(bind=connection) as session:
+            for row in objects:
+                session.add(Score(**row))
+                session.flush()  # one INSERT per row
+
+    return write
 
 
-def measure(url: str, n: int) -> tuple[float, float]:
+def measure_database(url: str, rows: int) -> dict[str, float]:
+    """Rows per second of the three paths on the (empty or benchmark-only) database at ``url``."""
     ids = _prepare(url)
-    base = datetime(2026, 1, 1, tzinfo=UTC)
-    bulk = _bulk(url, _rows(n, base, ids))
-    orm = _orm(url, _rows(max(n // 10, 1000), base + timedelta(days=400), ids))
-    return bulk, orm
+    core = _score_rows(rows, "2026-01-01", ids)
+    bulk = _score_rows(rows, "2027-01-01", ids)
+    orm = _score_rows(max(rows // 10, 1000), "2028-01-01", ids)
+    # The pipeline's path goes second, into a table that already holds ``rows`` rows, not an empty one.
+    core_speed = _timed(url, lambda connection: insert_scores_portably(connection, core), rows)
+    bulk_speed = _timed(url, lambda connection: insert_scores(connection, bulk), rows)
+    return {"bulk": bulk_speed, "core": core_speed, "orm": _timed(url, _orm_loop(orm), len(orm))}
 
 
-def _line(database: str, bulk: float, orm: float) -> str:
-    label = f"{database}:"
-    return f"{label:12s}bulk {bulk:10,.0f} rows/s  ORM add loop {orm:8,.0f} rows/s  ratio {bulk / orm:5.1f}x"
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=100_000)
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        bulk, orm = measure(f"sqlite:///{Path(folder) / 'bench.db'}", args.rows)
-        print(_line("sqlite", bulk, orm))
+@contextmanager
+def _scratch_postgres() -> Iterator[str | None]:
+    """The URL of a new PostgreSQL database, dropped afterwards; None when no server answers."""
     admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
     name = f"bench_{uuid.uuid4().hex[:8]}"
     try:
@@ -123,14 +145,51 @@ def main() -> None:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
     except OperationalError as exc:
         print(f"postgresql: not measured ({str(exc.orig).splitlines()[0]})")
+        admin.dispose()
+        yield None
         return
     try:
-        bulk, orm = measure(ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", args.rows)
-        print(_line("postgresql", bulk, orm))
+        yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def _line(database: str, speeds: dict[str, float]) -> str:
+    return (
+        f"{database + ':':12s}bulk {speeds['bulk']:10,.0f} rows/s  core {speeds['core']:8,.0f} rows/s  "
+        f"ORM add loop {speeds['orm']:7,.0f} rows/s  bulk/core {speeds['bulk'] / speeds['core']:4.1f}x  "
+        f"bulk/ORM {speeds['bulk'] / speeds['orm']:5.1f}x"
+    )
+
+
+def measure(rows: int = 100_000) -> dict[str, float | None]:
+    """Score rows per second written by the pipeline's path on SQLite and PostgreSQL, and its ratio to
+    the Core executemany and the ORM loop timed in the same run (PostgreSQL's are None without a
+    server); prints one line per database as it goes."""
+    with tempfile.TemporaryDirectory() as folder:
+        sqlite = measure_database(f"sqlite:///{Path(folder) / 'bench.db'}", rows)
+    print(_line("sqlite", sqlite))
+    with _scratch_postgres() as url:
+        postgres = measure_database(url, rows) if url else None
+    if postgres:
+        print(_line("postgresql", postgres))
+    result: dict[str, float | None] = {"rows": rows}
+    for name, speeds in (("sqlite", sqlite), ("postgres", postgres)):
+        result[f"db_rows_per_s_{name}"] = round(speeds["bulk"]) if speeds else None
+        for other in ("core", "orm"):
+            result[f"db_{other}_rows_per_s_{name}"] = round(speeds[other]) if speeds else None
+            result[f"db_ratio_vs_{other}_{name}"] = (
+                round(speeds["bulk"] / speeds[other], 2) if speeds else None
+            )
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    print(json.dumps(measure(parser.parse_args().rows)))
 
 
 if __name__ == "__main__":

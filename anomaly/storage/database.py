@@ -69,13 +69,17 @@ def _alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade_schema(engine: Engine) -> None:
-    """Create or migrate the schema to the newest revision; safe to call on every run."""
+def upgrade_schema(engine: Engine, revision: str = "head") -> None:
+    """Create or migrate the schema to ``revision`` (the newest by default); safe to call on every run.
+
+    An older ``revision`` such as "0001" builds a database as a previous release left it, which is how
+    the tests check that upgrading keeps existing rows.
+    """
     config = _alembic_config(engine)
     try:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            command.upgrade(config, revision)
     except SQLAlchemyError as exc:
         raise DatabaseError(f"could not migrate database {describe_url(str(engine.url))}: {exc}") from None
 

@@ -85,10 +85,13 @@ class Model(Base):
 
 
 class Score(Base):
-    """One scored timestamp: its value(s), the error there, and whether it lies in a flagged window."""
+    """One scored timestamp: its value(s), the error there, and whether it lies in a flagged window.
+
+    The primary key (stream_id, ts, model_id) is also the index for reading a stream's time range; no
+    other index on (stream_id, ts) is kept, as each one slows the bulk inserts of every run.
+    """
 
     __tablename__ = "scores"
-    __table_args__ = (Index("ix_scores_stream_ts", "stream_id", "ts"),)
 
     stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id"), primary_key=True)
     ts: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
@@ -118,7 +121,7 @@ class Anomaly(Base):
     threshold: Mapped[float] = mapped_column(Float, nullable=False)
     severity: Mapped[float] = mapped_column(Float, nullable=False)
     n_windows: Mapped[int] = mapped_column(Integer, nullable=False)
-    status: Mapped[str] = mapped_column(String(16), nullable=False, default="open")
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="open", index=True)
     note: Mapped[str | None] = mapped_column(Text)
 
 
@@ -130,7 +133,7 @@ class Window(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id"), nullable=False)
-    model_id: Mapped[int] = mapped_column(ForeignKey("models.id"), nullable=False)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id"), nullable=False, index=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), nullable=False, index=True)
     start_ts: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     end_ts: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

@@ -1,7 +1,8 @@
 """Writing one stream's results in one transaction, so a failure leaves no partial rows.
 
-Rows are inserted in bulk (Core ``insert`` with a list of parameter sets, which SQLAlchemy sends as
-one executemany) rather than through ORM ``add`` loops.
+Rows are inserted in bulk rather than through ORM ``add`` loops: the scores, most of the rows, through
+``score_rows.insert_scores`` (binary COPY on PostgreSQL, a plain executemany on SQLite); windows and
+anomalies, a few per stream, with Core ``insert``.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sqlalchemy import Connection, insert, select, update
 
 from anomaly.data.types import PreparedStream
 from anomaly.detection import StreamAnalysis
-from anomaly.storage.schema import Anomaly, Model, Score, Stream, Window
+from anomaly.storage.schema import Anomaly, Model, Stream, Window
+from anomaly.storage.score_rows import ScoreRows, insert_scores
 
 
 @dataclass(frozen=True)
@@ -56,15 +59,16 @@ def write_stream_results(
     model_id = _insert_model(connection, stream_id, new_model) if new_model else active_model_id
     if analysis is None or model_id is None:
         return WrittenCounts(0, 0, 0)
-    timestamps = stream.values.index.to_pydatetime()
-    n_scores = _insert_scores(connection, run_id, stream_id, model_id, stream, analysis, timestamps)
+    # Rows are turned into datetimes only where a row is written: a long history scored a few rows at
+    # a time must not pay for converting all of it on every run.
+    timestamps = stream.values.index
+    n_scores = _insert_scores(connection, run_id, stream_id, model_id, stream, analysis)
     anomaly_ids = _insert_anomalies(connection, run_id, stream_id, model_id, analysis, timestamps)
     n_windows = _insert_windows(connection, run_id, stream_id, model_id, analysis, anomaly_ids, timestamps)
     scored_rows = analysis.scored_rows
     if len(scored_rows):
-        connection.execute(
-            update(Stream).where(Stream.id == stream_id).values(last_scored_ts=timestamps[scored_rows[-1]])
-        )
+        last_scored_ts = timestamps[scored_rows[-1]].to_pydatetime()
+        connection.execute(update(Stream).where(Stream.id == stream_id).values(last_scored_ts=last_scored_ts))
     return WrittenCounts(scores=n_scores, windows=n_windows, anomalies=len(anomaly_ids))
 
 
@@ -127,30 +131,20 @@ def _insert_scores(
     model_id: int,
     stream: PreparedStream,
     analysis: StreamAnalysis,
-    timestamps: np.ndarray,
 ) -> int:
     rows = analysis.scored_rows
-    if len(rows) == 0:
-        return 0
-    values = stream.values.to_numpy(dtype=float)[rows]
-    errors = analysis.row_errors[rows]
-    univariate = values.shape[1] == 1
-    parameters = [
-        {
-            "stream_id": stream_id,
-            "ts": timestamps[row],
-            "model_id": model_id,
-            "value": float(value[0]) if univariate else None,
-            "values": None if univariate else [float(v) for v in value],
-            "error": float(error),
-            "threshold": analysis.threshold,
-            "is_anomaly": bool(error > analysis.threshold),
-            "run_id": run_id,
-        }
-        for row, value, error in zip(rows, values, errors, strict=True)
-    ]
-    connection.execute(insert(Score), parameters)
-    return len(parameters)
+    return insert_scores(
+        connection,
+        ScoreRows(
+            stream_id=stream_id,
+            model_id=model_id,
+            run_id=run_id,
+            threshold=float(analysis.threshold),
+            timestamps=stream.values.index[rows],
+            values=stream.values.to_numpy(dtype=float)[rows],
+            errors=analysis.row_errors[rows],
+        ),
+    )
 
 
 def _insert_anomalies(
@@ -159,7 +153,7 @@ def _insert_anomalies(
     stream_id: int,
     model_id: int,
     analysis: StreamAnalysis,
-    timestamps: np.ndarray,
+    timestamps: pd.DatetimeIndex,
 ) -> list[int]:
     return [
         connection.execute(
@@ -168,9 +162,9 @@ def _insert_anomalies(
                 stream_id=stream_id,
                 model_id=model_id,
                 run_id=run_id,
-                start_ts=timestamps[event.first_row],
-                end_ts=timestamps[event.last_row],
-                peak_ts=timestamps[event.peak_row],
+                start_ts=timestamps[event.first_row].to_pydatetime(),
+                end_ts=timestamps[event.last_row].to_pydatetime(),
+                peak_ts=timestamps[event.peak_row].to_pydatetime(),
                 peak_error=event.peak_error,
                 threshold=analysis.threshold,
                 severity=event.severity,
@@ -190,19 +184,21 @@ def _insert_windows(
     model_id: int,
     analysis: StreamAnalysis,
     anomaly_ids: list[int],
-    timestamps: np.ndarray,
+    timestamps: pd.DatetimeIndex,
 ) -> int:
     kept = analysis.kept
     if len(kept.starts) == 0:
         return 0
     length = kept.reconstructions.shape[1]
+    start_ts = timestamps[kept.starts].to_pydatetime()
+    end_ts = timestamps[kept.starts + length - 1].to_pydatetime()
     parameters = [
         {
             "stream_id": stream_id,
             "model_id": model_id,
             "run_id": run_id,
-            "start_ts": timestamps[start],
-            "end_ts": timestamps[start + length - 1],
+            "start_ts": start_ts[i],
+            "end_ts": end_ts[i],
             "error": float(kept.errors[i]),
             "is_anomaly": bool(kept.flagged[i]),
             "anomaly_id": anomaly_ids[kept.event[i]] if kept.event[i] >= 0 else None,
@@ -212,7 +208,7 @@ def _insert_windows(
             "y": float(kept.xy[i, 1]),
             "reconstruction": np.round(kept.reconstructions[i], 6).tolist(),
         }
-        for i, start in enumerate(kept.starts)
+        for i in range(len(kept.starts))
     ]
     connection.execute(insert(Window), parameters)
     return len(parameters)
