@@ -6,6 +6,8 @@ imports TensorFlow. The roles:
 - ``queries``: every SQL statement, as functions of an engine returning DataFrames (no Streamlit).
 - ``downsample``: why and how long series are reduced to a few thousand points in the database.
 - ``explain``: an anomaly window's error split over time and channels (numpy).
+- ``lookalike``: flagged windows of every stream compared by the shape of their values, projected and
+  clustered in one space (the encoders' embeddings are per stream and cannot be compared).
 - ``charts``: Plotly figure builders (no Streamlit).
 - ``data`` and ``widgets``: Streamlit's caches around ``queries`` and the shared selectors.
 - ``app`` and ``views/``: the Streamlit entry point and one page per module.

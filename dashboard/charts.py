@@ -130,6 +130,10 @@ def channel_share_figure(channels: Sequence[str], share: np.ndarray) -> go.Figur
     return figure
 
 
+def _cluster_colour(cluster: int) -> str:
+    return CLUSTER_COLOURS[cluster % len(CLUSTER_COLOURS)]
+
+
 def embedding_figure(windows: pd.DataFrame, highlight_cluster: int | None = None) -> go.Figure:
     """Stored windows at their 2-D positions, one colour per cluster, flagged windows ringed.
 
@@ -142,7 +146,7 @@ def embedding_figure(windows: pd.DataFrame, highlight_cluster: int | None = None
     for cluster in sorted(clusters.unique()):
         members = windows[clusters == cluster]
         faded = highlight_cluster is not None and cluster != highlight_cluster
-        colour = ERROR_COLOUR if cluster < 0 else CLUSTER_COLOURS[cluster % len(CLUSTER_COLOURS)]
+        colour = ERROR_COLOUR if cluster < 0 else _cluster_colour(cluster)
         figure.add_trace(
             go.Scatter(
                 x=members["x"], y=members["y"], mode="markers",
@@ -169,4 +173,110 @@ def embedding_figure(windows: pd.DataFrame, highlight_cluster: int | None = None
         )
     figure.update_layout(height=560, margin={"l": 10, "r": 10, "t": 10, "b": 10},
                          xaxis_title="projection x", yaxis_title="projection y")
+    return figure
+
+
+# Marker symbols that tell streams apart in the cross-stream map (colour is taken by the cluster).
+STREAM_SYMBOLS = ["circle", "square", "diamond", "triangle-up", "cross", "x", "star", "hexagon",
+                  "pentagon", "triangle-down"]
+# Streams in the shape overlay; red is left out, as for clusters.
+STREAM_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
+
+
+def lookalike_figure(windows: pd.DataFrame, highlight_cluster: int | None = None) -> go.Figure:
+    """Windows of every stream in the shared shape space: colour is the cluster, the marker's symbol
+    the stream; flagged windows are filled, normal ones (context) small and open. The legend has one
+    plain entry per cluster (a circle, clicking it hides the cluster) and one grey entry per stream,
+    since a trace's own entry would show the symbol of whichever stream comes first.
+
+    ``windows``: ``stream``, ``channel``, ``start_ts``, ``end_ts``, ``error``, ``is_anomaly``,
+    ``anomaly_id``, ``cluster``, ``x``, ``y``. Hovering names the stream, the window's time and its
+    anomaly. With ``highlight_cluster``, the other clusters are faded.
+    """
+    figure = go.Figure()
+    streams = sorted(windows["stream"].unique())
+    symbol_of = {stream: STREAM_SYMBOLS[index % len(STREAM_SYMBOLS)] for index, stream in enumerate(streams)}
+    flags = windows["is_anomaly"].astype(bool)
+    for cluster in sorted(int(c) for c in windows["cluster"].unique()):
+        faded = highlight_cluster is not None and cluster != highlight_cluster
+        figure.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"cluster {cluster}",
+                                    legendgroup=f"cluster {cluster}",
+                                    marker={"size": 10, "color": _cluster_colour(cluster)}))
+        for flagged in (True, False):
+            members = windows[(windows["cluster"] == cluster) & (flags == flagged)]
+            if members.empty:
+                continue
+            symbols = [symbol_of[stream] + ("" if flagged else "-open") for stream in members["stream"]]
+            anomaly = members["anomaly_id"].map(lambda value: "—" if pd.isna(value) else f"#{int(value)}")
+            figure.add_trace(
+                go.Scatter(
+                    x=members["x"], y=members["y"], mode="markers",
+                    name=f"cluster {cluster}" if flagged else f"cluster {cluster}, normal",
+                    legendgroup=f"cluster {cluster}", showlegend=False,
+                    opacity=0.15 if faded else (0.9 if flagged else 0.5),
+                    marker={"size": 11 if flagged else 7, "color": _cluster_colour(cluster),
+                            "symbol": symbols},
+                    customdata=np.stack(
+                        [members["stream"], members["channel"], members["start_ts"].astype(str),
+                         members["end_ts"].astype(str), anomaly, members["error"]], axis=1
+                    ),
+                    hovertemplate="%{customdata[0]} (%{customdata[1]})<br>%{customdata[2]} to "
+                    "%{customdata[3]}<br>anomaly %{customdata[4]} · error %{customdata[5]:.3g}"
+                    "<extra>%{fullData.name}</extra>",
+                )
+            )
+    for stream in streams:
+        figure.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=stream, legendgroup="streams",
+                                    legendgrouptitle_text="streams",
+                                    marker={"size": 10, "color": ERROR_COLOUR, "symbol": symbol_of[stream]}))
+    figure.update_layout(height=560, margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                         xaxis_title="shape projection x", yaxis_title="shape projection y")
+    return figure
+
+
+def shapes_figure(windows: pd.DataFrame, shapes: np.ndarray) -> go.Figure:
+    """The z-normalised shapes of ``windows`` overlaid, one colour per stream, with their mean dashed.
+
+    ``windows``: ``stream``, ``start_ts``, ``anomaly_id`` per row of ``shapes``
+    (``(n_windows, shape_length)``). The x axis is the position in the window in percent, so windows
+    of different lengths and sampling intervals line up.
+    """
+    figure = go.Figure()
+    position = np.linspace(0.0, 100.0, shapes.shape[1])
+    streams = sorted(windows["stream"].unique())
+    colour_of = {stream: STREAM_COLOURS[index % len(STREAM_COLOURS)] for index, stream in enumerate(streams)}
+    shown: set[str] = set()
+    for row, shape in zip(windows.itertuples(), shapes, strict=True):
+        anomaly = "—" if pd.isna(row.anomaly_id) else f"#{int(row.anomaly_id)}"
+        figure.add_trace(go.Scatter(
+            x=position, y=shape, mode="lines", name=row.stream, legendgroup=row.stream,
+            showlegend=row.stream not in shown, line={"width": 1.2, "color": colour_of[row.stream]},
+            opacity=0.7, hovertemplate=f"{row.stream}<br>{row.start_ts}<br>anomaly {anomaly}<extra></extra>",
+        ))
+        shown.add(row.stream)
+    figure.add_trace(go.Scatter(x=position, y=shapes.mean(axis=0), mode="lines", name="mean shape",
+                                line={"width": 3, "color": "black", "dash": "dash"}))
+    figure.update_layout(height=360, margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                         xaxis_title="position in window (%)", yaxis_title="z-normalised value")
+    return figure
+
+
+def cluster_shapes_figure(windows: pd.DataFrame, shapes: np.ndarray) -> go.Figure:
+    """The mean z-normalised shape of each cluster, in the cluster's colour: what each group looks like.
+
+    ``windows``: ``cluster`` per row of ``shapes`` (``(n_windows, shape_length)``).
+    """
+    figure = go.Figure()
+    position = np.linspace(0.0, 100.0, shapes.shape[1])
+    clusters = windows["cluster"].to_numpy()
+    for cluster in sorted(int(c) for c in np.unique(clusters)):
+        members = clusters == cluster
+        n_members = int(members.sum())
+        figure.add_trace(go.Scatter(
+            x=position, y=shapes[members].mean(axis=0), mode="lines",
+            name=f"cluster {cluster} ({n_members} window{'s' * (n_members != 1)})",
+            line={"width": 2.5, "color": _cluster_colour(cluster)},
+        ))
+    figure.update_layout(height=320, margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                         xaxis_title="position in window (%)", yaxis_title="mean z-normalised value")
     return figure

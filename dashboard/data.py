@@ -1,13 +1,15 @@
 """Streamlit's caches around ``dashboard.queries``: one engine per URL, query results per data version.
 
-Every cached result is keyed by the query, its arguments and ``queries.data_version`` (latest run,
-verdict counts), read once per page run. A finished pipeline run therefore shows up on the next
+Every cached result is keyed by the query (a function of an engine, from ``queries`` or a module that
+computes on their results, such as ``lookalike``), its arguments and ``queries.data_version`` (latest
+run, verdict counts), read once per page run. A finished pipeline run therefore shows up on the next
 refresh, while unchanged data is served from memory; the TTL bounds what another analyst's verdicts
 can leave stale.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -39,15 +41,17 @@ def connect(db_url: str) -> Engine:
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False, max_entries=512)
-def _run_cached(query_name: str, db_url: str, version: tuple[Any, ...], args: tuple[Any, ...],
+def _run_cached(module: str, query_name: str, db_url: str, version: tuple[Any, ...], args: tuple[Any, ...],
                 kwargs: tuple[tuple[str, Any], ...]) -> Any:
-    return getattr(queries, query_name)(engine_for(db_url), *args, **dict(kwargs))
+    query = getattr(importlib.import_module(module), query_name)
+    return query(engine_for(db_url), *args, **dict(kwargs))
 
 
 def load(query: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """``query(engine, *args, **kwargs)``, cached for the current data version."""
-    return _run_cached(query.__name__, st.session_state[_DB_URL_KEY], st.session_state[_VERSION_KEY],
-                       args, tuple(sorted(kwargs.items())))
+    """``query(engine, *args, **kwargs)``, cached for the current data version; ``query`` is a
+    module-level function, cached by its module and name."""
+    return _run_cached(query.__module__, query.__name__, st.session_state[_DB_URL_KEY],
+                       st.session_state[_VERSION_KEY], args, tuple(sorted(kwargs.items())))
 
 
 def clear() -> None:

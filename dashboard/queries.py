@@ -27,6 +27,9 @@ from dashboard.downsample import DEFAULT_BUCKETS, envelope_points, plan_buckets
 
 # Rows of raw values the anomaly detail may read for one window; a window is tens to hundreds long.
 MAX_WINDOW_ROWS = 10_000
+# Flagged windows the cross-stream comparison reads at most (the highest errors first): each brings a
+# window's worth of raw values, and a few hundred already make a crowded picture.
+MAX_LOOKALIKE_WINDOWS = 1000
 
 
 class DatabaseState(Enum):
@@ -422,6 +425,78 @@ def embeddings(engine: Engine) -> pd.DataFrame:
         .order_by(Window.id)
     )
     return _frame(engine, statement)
+
+
+def lookalike_windows(
+    engine: Engine, normal_sample: int = 0, max_flagged: int = MAX_LOOKALIKE_WINDOWS
+) -> pd.DataFrame:
+    """The windows to compare across streams: every flagged window of each stream's active model (the
+    ``max_flagged`` with the highest error when there are more), plus ``normal_sample`` of its normal
+    windows spread evenly over their ids (0 for none), flagged first.
+
+    Only active models count: their flags are judged by the threshold in force now. Columns:
+    window_id, stream_id, stream, channels, start_ts, end_ts, error, is_anomaly, anomaly_id, status
+    (of the anomaly; None for a normal window), reconstruction.
+    """
+    def of_active_models(*columns: Any) -> Any:
+        return select(*columns).select_from(Window).join(
+            Model, and_(Model.id == Window.model_id, Model.active.is_(True))
+        )
+
+    columns = [
+        Window.id.label("window_id"),
+        Window.stream_id,
+        Stream.name.label("stream"),
+        Stream.channels,
+        Window.start_ts,
+        Window.end_ts,
+        Window.error,
+        Window.is_anomaly,
+        Window.anomaly_id,
+        Anomaly.status,
+        Window.reconstruction,
+    ]
+
+    def described(statement: Any) -> Any:
+        return statement.join(Stream, Stream.id == Window.stream_id).outerjoin(
+            Anomaly, Anomaly.id == Window.anomaly_id
+        )
+
+    flagged = _frame(engine, described(of_active_models(*columns))
+                     .where(Window.is_anomaly.is_(True))
+                     .order_by(Window.error.desc(), Window.id)
+                     .limit(max_flagged))
+    if normal_sample <= 0:
+        return flagged
+    with engine.connect() as connection:
+        normal_ids = connection.execute(
+            of_active_models(Window.id).where(Window.is_anomaly.is_(False)).order_by(Window.id)
+        ).scalars().all()
+    if not normal_ids:
+        return flagged
+    picks = np.unique(np.linspace(0, len(normal_ids) - 1, min(normal_sample, len(normal_ids))).round())
+    chosen = [int(normal_ids[int(index)]) for index in picks]
+    normal = _frame(engine, described(select(*columns).select_from(Window))
+                    .where(Window.id.in_(chosen))
+                    .order_by(Window.id))
+    return pd.concat([flagged, normal], ignore_index=True) if not flagged.empty else normal
+
+
+def window_series(engine: Engine, window_ids: list[int]) -> pd.DataFrame:
+    """The raw values inside each of the given windows: window_id, ts, value (one channel) and values
+    (a list, multivariate streams), in time order per window; a timestamp scored by several models
+    comes once."""
+    statement = (
+        select(Window.id.label("window_id"), Score.ts, Score.value, Score.values)
+        .join(
+            Score,
+            and_(Score.stream_id == Window.stream_id, Score.ts >= Window.start_ts, Score.ts <= Window.end_ts),
+        )
+        .where(Window.id.in_(window_ids))
+        .order_by(Window.id, Score.ts)
+    )
+    series = _frame(engine, statement, ["window_id", "ts", "value", "values"])
+    return series.drop_duplicates(["window_id", "ts"], ignore_index=True)
 
 
 def nearest_windows(engine: Engine, anomaly_id: int, k: int = 10) -> pd.DataFrame:

@@ -129,6 +129,12 @@ def test_every_page_renders_and_confirming_updates_the_database(
 
     open_page(page, f"{served_app}/embeddings", "Embeddings", charts=1)
     page.screenshot(path=ARTIFACTS / "embeddings.png", full_page=True)
+    page.locator(".st-key-embedding_mode").get_by_text("Across streams").click()
+    page.wait_for_selector("text=shape of its stored values")
+    page.wait_for_selector(IDLE)
+    page.wait_for_function(CHARTS_DRAWN, arg=1)
+    assert page.locator("[data-testid='stException']").count() == 0, "exception in the cross-stream view"
+    page.screenshot(path=ARTIFACTS / "embeddings_across_streams.png", full_page=True)
 
     open_page(page, f"{served_app}/anomaly?anomaly={anomaly_id}", "Anomaly detail", charts=1)
     page.screenshot(path=ARTIFACTS / "anomaly_detail.png", full_page=True)

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from conftest import APP_PATH
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 
 from anomaly.storage.database import open_engine, upgrade_schema
-from anomaly.storage.schema import Anomaly
-from dashboard import queries
+from anomaly.storage.schema import Anomaly, Run, Window
+from dashboard import lookalike, queries
 
 TIMEOUT_S = 30
 
@@ -132,6 +134,87 @@ def test_embeddings_page_shows_one_model_and_lists_a_chosen_cluster(
     expected = of_model[of_model["cluster"] == cluster]
     assert set(members["window_id"]) == set(expected["window_id"])
     assert len(members) > 0
+
+
+def across_streams(db_url: str, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    """The embeddings page switched to the cross-stream comparison."""
+    app = start(db_url, monkeypatch, "views/embeddings.py")
+    app.radio(key="embedding_mode").set_value("Across streams").run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def test_embeddings_across_streams_clusters_shapes_and_lists_a_chosen_cluster(
+    db_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    space = lookalike.load_map(engine)
+    app = across_streams(db_url, monkeypatch)
+    assert "shape of its stored values" in app.caption[0].value
+    assert "not the encoders' embedding" in app.caption[0].value
+    scatter, means = chart_traces(app)
+    names = [trace.get("name") for trace in scatter]
+    assert set(space.windows["stream"]) <= set(names)
+    assert {f"cluster {c}" for c in space.windows["cluster"]} <= set(names)
+    assert any("anomaly" in trace.get("hovertemplate", "") for trace in scatter)
+    assert len(means) == space.windows["cluster"].nunique()
+
+    streams_per_cluster = space.windows.groupby("cluster")["stream"].nunique()
+    cluster = int(streams_per_cluster.idxmax())
+    app.selectbox(key="lookalike_cluster").set_value(cluster).run()
+    assert not app.exception
+    members = app.dataframe[0].value
+    expected = space.windows[space.windows["cluster"] == cluster]
+    assert set(members["window_id"]) == set(expected["window_id"])
+    assert members["stream"].nunique() == streams_per_cluster[cluster] > 1
+    assert {"start_ts", "end_ts", "error", "status"} <= set(members.columns)
+    _, overlay = chart_traces(app)
+    assert {trace["name"] for trace in overlay} == {*expected["stream"], "mean shape"}
+
+    app.toggle(key="lookalike_context").set_value(True).run()
+    assert not app.exception
+    members = app.dataframe[0].value
+    assert set(members.loc[members["is_anomaly"], "window_id"]) == set(expected["window_id"]), (
+        "normal windows for context move no flagged window out of its cluster"
+    )
+    scatter, _ = chart_traces(app)
+    assert any(trace["name"].endswith(", normal") for trace in scatter)
+
+
+@pytest.mark.parametrize("n_flagged", [1, 2])
+def test_embeddings_across_streams_with_too_few_flagged_windows(
+    db_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch, n_flagged: int
+) -> None:
+    keep = [int(i) for i in queries.lookalike_windows(engine)["window_id"].iloc[:n_flagged]]
+    with engine.begin() as connection:
+        connection.execute(delete(Window).where(Window.is_anomaly.is_(True), Window.id.not_in(keep)))
+    app = across_streams(db_url, monkeypatch)
+    assert ("Only one flagged window" if n_flagged == 1 else "too few to cluster") in app.info[0].value
+    if n_flagged == 1:
+        assert list(app.dataframe[0].value["window_id"]) == keep
+        (overlay,) = chart_traces(app)
+        assert overlay[-1]["name"] == "mean shape"
+    else:
+        options = app.selectbox(key="lookalike_cluster").options
+        assert len(options) == 2 and options[1].startswith("cluster 0: 2 flagged windows")
+        assert len(chart_traces(app)) == 2
+
+
+def test_embeddings_page_without_windows_says_so_in_both_modes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'anomaly.db'}"
+    engine = open_engine(url)
+    upgrade_schema(engine)
+    with Session(engine) as session:
+        session.add(Run(started_at=datetime(2024, 3, 1, tzinfo=UTC), status="succeeded", command="run",
+                        config={}))
+        session.commit()
+    engine.dispose()
+    app = start(url, monkeypatch, "views/embeddings.py")
+    assert "No windows with a 2-D projection" in app.info[0].value
+    app = across_streams(url, monkeypatch)
+    assert "No flagged windows" in app.info[0].value
+    assert not app.get("plotly_chart")
 
 
 def test_anomalies_table_filters_sorts_and_downloads(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:

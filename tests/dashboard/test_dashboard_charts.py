@@ -66,3 +66,39 @@ def test_embedding_figure_colours_clusters_and_rings_flagged_windows() -> None:
     assert [trace.name for trace in figure.data] == ["cluster 0", "cluster 1", "flagged"]
     assert figure.data[0].opacity < figure.data[1].opacity
     assert "s2" in figure.data[1].customdata[0][0]
+
+
+def lookalike_windows() -> pd.DataFrame:
+    return pd.DataFrame({
+        "stream": ["s1", "s2", "s2", "s1"], "channel": ["value", "p", "p", "value"],
+        "start_ts": pd.date_range("2024-01-01", periods=4, tz="UTC"),
+        "end_ts": pd.date_range("2024-01-02", periods=4, tz="UTC"),
+        "error": [3.0, 2.0, 1.0, 0.1], "is_anomaly": [True, True, True, False],
+        "anomaly_id": pd.array([5, 6, 6, None], dtype="Int64"), "cluster": [0, 0, 1, 0],
+        "x": [0.0, 1, 2, 3], "y": [0.0, 1, 2, 3],
+    })
+
+
+def test_lookalike_figure_colours_clusters_and_gives_each_stream_a_symbol() -> None:
+    figure = charts.lookalike_figure(lookalike_windows(), highlight_cluster=1)
+    legend = [trace.name for trace in figure.data if trace.showlegend is not False]
+    assert legend == ["cluster 0", "cluster 1", "s1", "s2"]
+    flagged_0, normal_0, flagged_1 = (trace for trace in figure.data if trace.showlegend is False)
+    assert (flagged_0.name, normal_0.name, flagged_1.name) == ("cluster 0", "cluster 0, normal", "cluster 1")
+    assert list(flagged_0.marker.symbol) == ["circle", "square"]
+    assert list(normal_0.marker.symbol) == ["circle-open"]
+    assert flagged_0.marker.color == normal_0.marker.color != flagged_1.marker.color
+    assert flagged_0.opacity < flagged_1.opacity
+    assert list(flagged_0.customdata[1][:5]) == ["s2", "p", "2024-01-02 00:00:00+00:00",
+                                                 "2024-01-03 00:00:00+00:00", "#6"]
+
+
+def test_shapes_figures_overlay_windows_and_cluster_means() -> None:
+    windows = lookalike_windows()
+    shapes = np.array([[0.0, 1, 0], [0.0, 2, 0], [1.0, 0, -1], [0.0, 0, 0]])
+    overlay = charts.shapes_figure(windows.iloc[:2], shapes[:2])
+    assert [trace.name for trace in overlay.data] == ["s1", "s2", "mean shape"]
+    assert list(overlay.data[-1].y) == pytest.approx([0, 1.5, 0])
+    assert list(overlay.data[0].x) == pytest.approx([0, 50, 100])
+    means = charts.cluster_shapes_figure(windows, shapes)
+    assert [trace.name for trace in means.data] == ["cluster 0 (3 windows)", "cluster 1 (1 window)"]

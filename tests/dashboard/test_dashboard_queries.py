@@ -144,6 +144,31 @@ def test_embeddings_list_every_projected_window(engine: Engine) -> None:
     assert set(windows["cluster"]) == {0, 1, 2, 3}
 
 
+def test_lookalike_windows_are_the_flags_of_active_models_plus_a_normal_sample(engine: Engine) -> None:
+    flagged = queries.lookalike_windows(engine)
+    assert len(flagged) == 8 and flagged["is_anomaly"].astype(bool).all()
+    assert flagged["error"].is_monotonic_decreasing
+    stored = queries.embeddings(engine).set_index("window_id").loc[flagged["window_id"]]
+    active = queries.stream_overview(engine).set_index("stream")["model_version"]
+    assert (stored["model_version"].to_numpy() == active.loc[stored["stream"]].to_numpy()).all()
+    assert set(flagged["status"]) <= {"open", "dismissed", "confirmed"}
+    assert len(queries.lookalike_windows(engine, max_flagged=3)) == 3
+    with_normal = queries.lookalike_windows(engine, normal_sample=4)
+    normal = with_normal.iloc[8:]
+    assert len(normal) == 4 and not normal["is_anomaly"].astype(bool).any()
+    assert normal["status"].isna().all() and normal["window_id"].is_monotonic_increasing
+
+
+def test_window_series_reads_each_window_once_per_timestamp(engine: Engine) -> None:
+    flagged = queries.lookalike_windows(engine)
+    series = queries.window_series(engine, [int(i) for i in flagged["window_id"]])
+    assert (series.groupby("window_id").size() == WINDOW_LENGTH).all()
+    pump = flagged[flagged["stream"] == "pump_station_7"]["window_id"]
+    values = series[series["window_id"].isin(pump)]
+    assert values["value"].isna().all() and values["values"].map(len).eq(3).all()
+    assert queries.window_series(engine, []).empty
+
+
 def test_set_anomaly_status_is_the_only_write(engine: Engine) -> None:
     version = queries.data_version(engine)
     queries.set_anomaly_status(engine, 1, "confirmed", "  bearing failure  ")
