@@ -133,47 +133,47 @@ def nab_score(rows: NabRows, alarms: np.ndarray, profile: CostProfile) -> NabSco
     return NabScore(raw=raw, null=-profile.fn * rows.n_windows, perfect=profile.tp * rows.n_windows)
 
 
+def rising_edges(above: np.ndarray) -> np.ndarray:
+    """Alarms (n_rows,) bool for rows in time order: where ``above`` turns True, one per run."""
+    above = np.asarray(above, dtype=bool)
+    return above & ~np.concatenate([[False], above[:-1]])
+
+
 @dataclass(frozen=True)
 class OptimisedScore:
-    """The best total NAB score over every threshold on the anomaly scores, and that threshold
-    (alarm where ``anomaly_score >= threshold``; ``inf`` means no alarm at all)."""
+    """The best total NAB score over thresholds on the anomaly scores, and that threshold (an alarm
+    where ``anomaly_score`` rises to or above it, as the detector's own alarms are raised; ``inf``
+    means no alarm at all)."""
 
     threshold: float
     score: NabScore
 
 
-def best_threshold(files: Sequence[tuple[NabRows, np.ndarray]], profile: CostProfile) -> OptimisedScore:
-    """Sweep every distinct anomaly score as a threshold over all files together, as NAB's optimiser
-    does per profile, and return the one with the best summed raw score (the highest one on ties).
+def best_threshold(
+    files: Sequence[tuple[NabRows, np.ndarray]], profile: CostProfile, max_candidates: int = 2048
+) -> OptimisedScore:
+    """Sweep thresholds over all files together, as NAB's optimiser does per profile, and return the one
+    with the best summed raw score (the highest one on ties).
 
-    NAB searches the threshold with a local optimiser; an exact sweep finds the same optimum or a
-    better one. ``files`` pairs each file's rows with its anomaly scores (n_rows,) in the same order.
+    Alarms at a threshold are the rising edges of ``anomaly_score >= threshold`` (``rising_edges``), the
+    rule the detector's own decisions follow, so the optimum is an upper bound of what the detector's
+    threshold could score. Candidates are every distinct score, or ``max_candidates`` quantiles of
+    them when there are more (NAB itself searches with a local optimiser). ``files`` pairs each file's
+    rows (in time order) with its anomaly scores (n_rows,) in the same order.
     """
-    candidates = np.unique(np.concatenate([scores[rows.scorable] for rows, scores in files] + [[np.inf]]))
+    pooled = np.concatenate([scores[rows.scorable] for rows, scores in files] + [np.empty(0)])
+    candidates = np.unique(pooled)
+    if candidates.size > max_candidates:
+        candidates = np.unique(np.quantile(pooled, np.linspace(0, 1, max_candidates), method="inverted_cdf"))
+    candidates = np.append(candidates, np.inf)
     totals = np.zeros(len(candidates))
     null = perfect = 0.0
     for rows, scores in files:
-        totals += _raw_by_threshold(rows, np.asarray(scores, dtype=float), candidates, profile)
+        scores = np.asarray(scores, dtype=float)
+        totals += [
+            nab_score(rows, rising_edges(scores >= threshold), profile).raw for threshold in candidates
+        ]
         null -= profile.fn * rows.n_windows
         perfect += profile.tp * rows.n_windows
     best = len(totals) - 1 - int(np.argmax(totals[::-1]))
     return OptimisedScore(float(candidates[best]), NabScore(float(totals[best]), null, perfect))
-
-
-def _raw_by_threshold(
-    rows: NabRows, scores: np.ndarray, thresholds: np.ndarray, profile: CostProfile
-) -> np.ndarray:
-    """One file's raw score at each of ``thresholds``, from one sort of its scorable rows."""
-    order = np.argsort(-scores[rows.scorable], kind="stable")
-    sorted_scores = scores[rows.scorable][order]
-    window = rows.window[rows.scorable][order]
-    weight = rows.weight[rows.scorable][order]
-    # alarmed(t) is the prefix of rows with score >= t in the descending order
-    alarmed = np.searchsorted(-sorted_scores, -thresholds, side="right")
-    false_weight = np.concatenate([[0.0], np.cumsum(np.where(window < 0, weight, 0.0))])
-    totals = profile.fp * false_weight[alarmed]
-    for index in np.unique(window[window >= 0]):
-        hits = np.where(window == index, weight, -np.inf)
-        hit = np.concatenate([[-np.inf], np.maximum.accumulate(hits)])[alarmed]
-        totals += np.where(np.isfinite(hit), profile.tp * hit, -profile.fn)
-    return totals

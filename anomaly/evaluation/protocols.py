@@ -2,7 +2,9 @@
 
 - ``offline``: fit on the whole series (no labels), then score every row.
 - ``streaming`` (NAB's rules): fit on the first 15% of rows, then score the rest chunk by chunk as
-  scheduled runs would, retraining before each chunk on the rows seen so far. Each chunk is prepared
+  scheduled runs would, retraining before each chunk on the rows seen so far; a new chunk starts when
+  the rows seen have doubled since the last fit (15%, 30%, 60% of the series), so retraining costs about
+  one fit on the whole series, however long it is. Each chunk is prepared
   from the rows up to its end only and rows are scored by the window ending at them, so a row's score
   depends on no later row (apart from rows sharing its grid step when irregular data is resampled).
 
@@ -22,20 +24,36 @@ import pandas as pd
 
 from anomaly.config import PipelineConfig, PreparationConfig
 from anomaly.data import PreparedStream, RawStream, prepare_stream
-from anomaly.evaluation.nab import PROBATION_FRACTION
+from anomaly.evaluation.nab import PROBATION_FRACTION, rising_edges
 from anomaly.evaluation.scorers import RowScorer
 
 EvaluationProtocol = Literal["offline", "streaming"]
+RETRAIN_GROWTH = 2.0
 ScorerFactory = Callable[[PipelineConfig], RowScorer]
 
 
 @dataclass(frozen=True)
 class RowResults:
     """Per input row (n_rows,): ``anomaly_score`` in [0, 1], monotone in the error and 0.5 at the
-    threshold (``error / (error + threshold)``), and ``is_anomaly``, the detector's own decision."""
+    threshold (``error / (error + threshold)``), and ``is_anomaly``, the detector's own decision: an
+    alarm on the row where the error rises above the threshold (see ``alarm_onsets``)."""
 
     anomaly_score: np.ndarray
     is_anomaly: np.ndarray
+
+
+def alarm_onsets(above: np.ndarray, timestamps: pd.Series) -> np.ndarray:
+    """Alarms (n_rows,) bool: the rows, in time order, where ``above`` turns True.
+
+    A detector raises one alarm when its error crosses the threshold, as a pager would, not one per row
+    while the error stays high: NAB charges every alarmed row outside a labelled window as a false
+    positive, and an operator reads a run of flagged rows as one event. The rule is causal: a row's alarm
+    depends on its own decision and the previous row's. ``above`` and ``timestamps`` are in input order.
+    """
+    order = np.argsort(_nanoseconds(timestamps), kind="stable")
+    onsets = np.zeros(len(order), dtype=bool)
+    onsets[order] = rising_edges(np.asarray(above, dtype=bool)[order])
+    return onsets
 
 
 def score_rows(
@@ -44,12 +62,15 @@ def score_rows(
     config: PipelineConfig,
     scorer: ScorerFactory,
     *,
-    retrain_every: float = PROBATION_FRACTION,
+    retrain_growth: float = RETRAIN_GROWTH,
 ) -> RowResults:
-    """Run ``protocol`` on one stream; ``retrain_every`` is the streaming chunk, a fraction of the rows."""
+    """Run ``protocol`` on one stream; in streaming, retrain once the rows seen have grown by
+    ``retrain_growth`` times since the last fit."""
     if protocol == "offline":
-        return _offline(raw, config, scorer)
-    return _streaming(raw, config, scorer, retrain_every)
+        results = _offline(raw, config, scorer)
+    else:
+        results = _streaming(raw, config, scorer, retrain_growth)
+    return RowResults(results.anomaly_score, alarm_onsets(results.is_anomaly, raw.frame["timestamp"]))
 
 
 def _offline(raw: RawStream, config: PipelineConfig, scorer: ScorerFactory) -> RowResults:
@@ -62,14 +83,15 @@ def _offline(raw: RawStream, config: PipelineConfig, scorer: ScorerFactory) -> R
 
 
 def _streaming(
-    raw: RawStream, config: PipelineConfig, scorer: ScorerFactory, retrain_every: float
+    raw: RawStream, config: PipelineConfig, scorer: ScorerFactory, retrain_growth: float
 ) -> RowResults:
     timestamps = _nanoseconds(raw.frame["timestamp"])
     ordered = np.sort(timestamps)
     n_rows = len(ordered)
     probation = max(int(np.floor(PROBATION_FRACTION * n_rows)), 1)
-    step = max(int(np.floor(retrain_every * n_rows)), 1)
-    ends = [*range(probation, n_rows, step), n_rows]
+    ends = [probation]
+    while ends[-1] < n_rows:
+        ends.append(min(max(int(np.ceil(ends[-1] * retrain_growth)), ends[-1] + 1), n_rows))
     preparation = _fixed_frequency(raw, ordered[probation - 1], config)
     results = _empty(n_rows)
     for seen, until in itertools.pairwise(ends):
@@ -127,7 +149,8 @@ def _empty(n_rows: int) -> RowResults:
 def _fill(
     results: RowResults, rows: np.ndarray, errors: np.ndarray, threshold: float, which: np.ndarray
 ) -> None:
-    """Write the scores of the input rows selected by ``which`` from per-prepared-row ``errors``."""
+    """Write the scores of the input rows selected by ``which`` from per-prepared-row ``errors``, and in
+    ``is_anomaly`` whether each is above the threshold (``score_rows`` turns that into alarm onsets)."""
     error = np.where(rows >= 0, errors[np.maximum(rows, 0)], np.nan)
     scored = which & np.isfinite(error)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -116,7 +116,8 @@ class EvaluationReport:
         text = [f"protocol: {self.protocol}; NAB at the detector's own decisions (is_anomaly)", *table, ""]
         text.append("NAB at the threshold on anomaly_score that NAB's optimiser picks with the labels:")
         text += [
-            f"  {name}: {_number(best.score.normalised)} (alarm where anomaly_score >= {best.threshold:.4f})"
+            f"  {name}: {_number(best.score.normalised)} "
+            f"(an alarm where anomaly_score rises to {best.threshold:.4f} or above)"
             for name, best in self.nab_optimised.items()
         ]
         text += [f"not evaluated: {name}: {why}" for name, why in self.failures.items()]

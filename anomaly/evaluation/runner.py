@@ -20,7 +20,6 @@ from anomaly.config import PipelineConfig
 from anomaly.data import RawStream, load_source
 from anomaly.errors import AnomalyError
 from anomaly.evaluation.nab import (
-    PROBATION_FRACTION,
     PROFILES,
     NabRows,
     NabScore,
@@ -28,7 +27,13 @@ from anomaly.evaluation.nab import (
     nab_rows,
     nab_score,
 )
-from anomaly.evaluation.protocols import EvaluationProtocol, RowResults, ScorerFactory, score_rows
+from anomaly.evaluation.protocols import (
+    RETRAIN_GROWTH,
+    EvaluationProtocol,
+    RowResults,
+    ScorerFactory,
+    score_rows,
+)
 from anomaly.evaluation.report import EvaluationReport, FileReport
 from anomaly.evaluation.scorers import lstm_scorer
 from anomaly.labels import load_labels
@@ -56,20 +61,20 @@ def evaluate(
     out: Path | None = None,
     *,
     scorer: ScorerFactory = lstm_scorer,
-    retrain_every: float = PROBATION_FRACTION,
+    retrain_growth: float = RETRAIN_GROWTH,
 ) -> EvaluationReport:
     """Score every stream under ``data`` with ``config``'s model settings and report the metrics.
 
     With ``out``, write ``out/<stream name>`` per stream: the input rows in input order with
     ``anomaly_score``, ``is_anomaly`` and ``label``. ``scorer`` swaps the detector (e.g. a baseline);
-    ``retrain_every`` is the streaming protocol's chunk as a fraction of each series.
+    ``retrain_growth`` is how much the rows seen grow between two fits in the streaming protocol.
     """
     started = time.perf_counter()
     windows = load_labels(labels)
     source = load_source(config.with_overrides(data=data).source)
     failures = {name: str(error) for name, error in source.failures.items()}
     scored = [
-        _evaluate_stream(raw, windows.get(raw.name, []), protocol, config, scorer, retrain_every, out)
+        _evaluate_stream(raw, windows.get(raw.name, []), protocol, config, scorer, retrain_growth, out)
         for raw in source.streams
     ]
     names = {item.report.name for item in scored}
@@ -106,13 +111,13 @@ def _evaluate_stream(
     protocol: EvaluationProtocol,
     config: PipelineConfig,
     scorer: ScorerFactory,
-    retrain_every: float,
+    retrain_growth: float,
     out: Path | None,
 ) -> _Scored:
     started = time.perf_counter()
     error = None
     try:
-        results = score_rows(raw, protocol, config, scorer, retrain_every=retrain_every)
+        results = score_rows(raw, protocol, config, scorer, retrain_growth=retrain_growth)
     except AnomalyError as exc:
         log.warning("%s could not be scored: %s", raw.name, exc)
         error = str(exc)
