@@ -46,6 +46,15 @@ class Candidate:
         return config_from_dict({"source": {"path": str(data)}, **self.sections})
 
 
+SMALL = {"model": {"units": 32, "epochs": 15, "patience": 3}}
+"""The base of the LSTM candidates: small and quick to train (see docs/performance.md)."""
+
+
+def _small(**sections: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``SMALL`` with ``sections`` merged in, section by section."""
+    return {key: {**SMALL.get(key, {}), **sections.get(key, {})} for key in SMALL.keys() | sections.keys()}
+
+
 CANDIDATES: tuple[Candidate, ...] = (
     Candidate(
         "baseline", "rolling z-score of each value against the window before it", scorer=rolling_z_scorer
@@ -53,16 +62,37 @@ CANDIDATES: tuple[Candidate, ...] = (
     Candidate("lstm-default", "the configuration's defaults"),
     Candidate(
         "lstm-previous",
-        "the defaults before this comparison: 64 units, up to 60 epochs (patience 10), training stride 4",
-        {
-            "model": {"units": 64, "epochs": 60, "patience": 10, "batch_size": 64},
-            "window": {"train_stride": 4},
-        },
+        "the defaults before this comparison: 64 units, up to 60 epochs (patience 10)",
+        {"model": {"units": 64, "epochs": 60, "patience": 10}},
+    ),
+    Candidate("lstm-small", "32 units, up to 15 epochs (patience 3); block-maxima threshold", _small()),
+    Candidate(
+        "small-validation",
+        "lstm-small, threshold learnt from the held-out tail only",
+        _small(threshold={"errors": "validation"}),
+    ),
+    Candidate("small-mad", "lstm-small, threshold median + 6 MAD", _small(threshold={"method": "mad"})),
+    Candidate("small-spot", "lstm-small, SPOT threshold (risk 1e-4)", _small(threshold={"method": "spot"})),
+    Candidate(
+        "small-dynamic", "lstm-small, telemanom's dynamic threshold", _small(threshold={"method": "dynamic"})
     ),
     Candidate(
-        "lstm-small",
-        "32 units, up to 15 epochs (patience 3)",
-        {"model": {"units": 32, "epochs": 15, "patience": 3}},
+        "small-prediction",
+        "lstm-small, prediction variant (8 steps)",
+        _small(model={"variant": "prediction"}),
+    ),
+    Candidate(
+        "small-composite",
+        "lstm-small, composite variant (both decoders)",
+        _small(model={"variant": "composite"}),
+    ),
+    Candidate(
+        "small-mahalanobis",
+        "lstm-small, Mahalanobis distance of the residuals",
+        _small(scoring={"error": "mahalanobis"}),
+    ),
+    Candidate(
+        "small-ewma", "lstm-small, errors smoothed by EWMA (alpha 0.2)", _small(scoring={"ewma_alpha": 0.2})
     ),
 )
 BY_NAME: dict[str, Candidate] = {candidate.name: candidate for candidate in CANDIDATES}

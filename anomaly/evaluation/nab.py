@@ -133,10 +133,15 @@ def nab_score(rows: NabRows, alarms: np.ndarray, profile: CostProfile) -> NabSco
     return NabScore(raw=raw, null=-profile.fn * rows.n_windows, perfect=profile.tp * rows.n_windows)
 
 
-def rising_edges(above: np.ndarray) -> np.ndarray:
-    """Alarms (n_rows,) bool for rows in time order: where ``above`` turns True, one per run."""
+def rising_edges(above: np.ndarray, quiet_rows: int = 1) -> np.ndarray:
+    """Alarms (n_rows,) bool for rows in time order: where ``above`` is True after at least
+    ``quiet_rows`` rows that were not (1: one alarm per run of True rows; more: runs closer than that
+    to the previous one raise no new alarm, as overlapping flagged windows make one event)."""
     above = np.asarray(above, dtype=bool)
-    return above & ~np.concatenate([[False], above[:-1]])
+    seen = np.concatenate([[0], np.cumsum(above)])
+    rows = np.arange(len(above))
+    recent = seen[rows] - seen[np.maximum(rows - quiet_rows, 0)]
+    return above & (recent == 0)
 
 
 @dataclass(frozen=True)
@@ -150,16 +155,20 @@ class OptimisedScore:
 
 
 def best_threshold(
-    files: Sequence[tuple[NabRows, np.ndarray]], profile: CostProfile, max_candidates: int = 2048
+    files: Sequence[tuple[NabRows, np.ndarray]],
+    profile: CostProfile,
+    *,
+    quiet_rows: int = 1,
+    max_candidates: int = 2048,
 ) -> OptimisedScore:
     """Sweep thresholds over all files together, as NAB's optimiser does per profile, and return the one
     with the best summed raw score (the highest one on ties).
 
-    Alarms at a threshold are the rising edges of ``anomaly_score >= threshold`` (``rising_edges``), the
-    rule the detector's own decisions follow, so the optimum is an upper bound of what the detector's
-    threshold could score. Candidates are every distinct score, or ``max_candidates`` quantiles of
-    them when there are more (NAB itself searches with a local optimiser). ``files`` pairs each file's
-    rows (in time order) with its anomaly scores (n_rows,) in the same order.
+    Alarms at a threshold are the rising edges of ``anomaly_score >= threshold`` after ``quiet_rows``
+    (``rising_edges``), the rule the detector's own decisions follow, so the optimum is an upper bound
+    of what the detector's threshold could score. Candidates are every distinct score, or
+    ``max_candidates`` quantiles of them when there are more (NAB itself searches with a local
+    optimiser). ``files`` pairs each file's rows (in time order) with its anomaly scores (n_rows,).
     """
     pooled = np.concatenate([scores[rows.scorable] for rows, scores in files] + [np.empty(0)])
     candidates = np.unique(pooled)
@@ -171,7 +180,8 @@ def best_threshold(
     for rows, scores in files:
         scores = np.asarray(scores, dtype=float)
         totals += [
-            nab_score(rows, rising_edges(scores >= threshold), profile).raw for threshold in candidates
+            nab_score(rows, rising_edges(scores >= threshold, quiet_rows), profile).raw
+            for threshold in candidates
         ]
         null -= profile.fn * rows.n_windows
         perfect += profile.tp * rows.n_windows

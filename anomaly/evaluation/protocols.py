@@ -36,23 +36,27 @@ ScorerFactory = Callable[[PipelineConfig], RowScorer]
 class RowResults:
     """Per input row (n_rows,): ``anomaly_score`` in [0, 1], monotone in the error and 0.5 at the
     threshold (``error / (error + threshold)``), and ``is_anomaly``, the detector's own decision: an
-    alarm on the row where the error rises above the threshold (see ``alarm_onsets``)."""
+    alarm on the row where the error rises above the threshold after a window's length of rows below
+    it (see ``alarm_onsets``)."""
 
     anomaly_score: np.ndarray
     is_anomaly: np.ndarray
 
 
-def alarm_onsets(above: np.ndarray, timestamps: pd.Series) -> np.ndarray:
-    """Alarms (n_rows,) bool: the rows, in time order, where ``above`` turns True.
+def alarm_onsets(above: np.ndarray, timestamps: pd.Series, quiet_rows: int = 1) -> np.ndarray:
+    """Alarms (n_rows,) bool: the rows, in time order, where ``above`` turns True after at least
+    ``quiet_rows`` rows that were not.
 
     A detector raises one alarm when its error crosses the threshold, as a pager would, not one per row
     while the error stays high: NAB charges every alarmed row outside a labelled window as a false
-    positive, and an operator reads a run of flagged rows as one event. The rule is causal: a row's alarm
-    depends on its own decision and the previous row's. ``above`` and ``timestamps`` are in input order.
+    positive, and an operator reads a run of flagged rows as one event. With ``quiet_rows`` the window
+    length, errors that dip under the threshold and come back within a window raise no new alarm, as
+    the pipeline merges overlapping flagged windows into one event. The rule is causal: a row's alarm
+    depends on its own decision and the ones before it. ``above`` and ``timestamps`` are in input order.
     """
     order = np.argsort(_nanoseconds(timestamps), kind="stable")
     onsets = np.zeros(len(order), dtype=bool)
-    onsets[order] = rising_edges(np.asarray(above, dtype=bool)[order])
+    onsets[order] = rising_edges(np.asarray(above, dtype=bool)[order], quiet_rows)
     return onsets
 
 
@@ -70,7 +74,8 @@ def score_rows(
         results = _offline(raw, config, scorer)
     else:
         results = _streaming(raw, config, scorer, retrain_growth)
-    return RowResults(results.anomaly_score, alarm_onsets(results.is_anomaly, raw.frame["timestamp"]))
+    alarms = alarm_onsets(results.is_anomaly, raw.frame["timestamp"], config.window.length)
+    return RowResults(results.anomaly_score, alarms)
 
 
 def _offline(raw: RawStream, config: PipelineConfig, scorer: ScorerFactory) -> RowResults:

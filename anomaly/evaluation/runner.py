@@ -93,7 +93,9 @@ def evaluate(
             for profile in PROFILES
         },
         nab_optimised={
-            profile.name: best_threshold([(item.rows, item.anomaly_score) for item in scored], profile)
+            profile.name: best_threshold(
+                [(item.rows, item.anomaly_score) for item in scored], profile, quiet_rows=config.window.length
+            )
             for profile in PROFILES
         },
         pr_auc=pr_auc(

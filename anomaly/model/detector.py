@@ -212,7 +212,10 @@ class LSTMAutoencoderDetector:
         labelled = None
         if self.threshold.method == "label_tuned":
             labelled = labelled_windows(self.threshold.labels, stream, threshold_starts, length)
-        self.threshold_ = learn_threshold(threshold_errors, self.threshold, labelled=labelled)
+        try:
+            self.threshold_ = learn_threshold(threshold_errors, self.threshold, labelled=labelled)
+        except ValueError as exc:  # e.g. too few windows for SPOT's tail: this stream's problem, said so
+            raise DataError(f"cannot learn the threshold: {exc}", stream=stream.name) from None
         reference_errors = threshold_errors[np.isin(threshold_starts, held_out_starts)]
         self.reference_errors_ = _quantile_sample(reference_errors[reference_errors <= self.threshold_])
         self.embedding_space_ = EmbeddingSpace.fit(

@@ -113,6 +113,8 @@ def test_best_threshold_finds_a_perfect_ranking():
 def test_rising_edges_raise_one_alarm_per_run():
     above = np.array([True, True, False, True, False, False, True, True, True])
     assert np.flatnonzero(rising_edges(above)).tolist() == [0, 3, 6]
+    # after a quiet stretch of 2 rows only: the run at 3 follows a single quiet row
+    assert np.flatnonzero(rising_edges(above, quiet_rows=2)).tolist() == [0, 6]
 
 
 def test_best_threshold_samples_candidates_when_there_are_many():
