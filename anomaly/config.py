@@ -202,6 +202,12 @@ class ScoringConfig(_Section):
     ewma_alpha: float | None = Field(
         None, gt=0, le=1, description="smooth window errors in time order with this EWMA weight; None: off"
     )
+    trailing: int | None = Field(
+        None,
+        ge=2,
+        description="judge each window's error as a z-score against the errors of this many windows "
+        "before it (after any smoothing); the threshold is then learnt on those z-scores. None: off",
+    )
 
 
 class EmbeddingConfig(_Section):

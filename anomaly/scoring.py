@@ -5,6 +5,7 @@
   ones by their distance from that normal cloud.
 - ``ewma`` smooths window errors in time order, restarting wherever the windows are not consecutive,
   and ``ewma_warm_up`` says how many earlier windows make an incremental run match a one-shot one.
+- ``trailing_z`` judges each window's error against the errors of the windows just before it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from anomaly.errors import DataError
 
@@ -113,3 +115,30 @@ def ewma_warm_up(alpha: float | None) -> int:
     if alpha is None or alpha >= 1:
         return 0
     return math.ceil(math.log(EWMA_TOLERANCE) / math.log(1.0 - alpha))
+
+
+TRAILING_MIN_WINDOWS = 10
+SPREAD_FLOOR = 0.1
+
+
+def trailing_z(values: np.ndarray, starts: np.ndarray, windows: int) -> np.ndarray:
+    """Each window error (n,) as a z-score against the ``windows`` errors before it, in the order of
+    ``starts``: ``(e - mean) / max(std, 0.1 * |mean|)`` of the preceding errors of the same run of
+    consecutive starts (windows never span a gap, so the history restarts after one).
+
+    A model's error level moves with the data (a busier season, a noisier sensor), and a fixed threshold
+    then either sleeps through the quiet months or fires all through the busy ones; against its own
+    recent level, what stands out is a change, which is what an alarm should announce (the idea behind
+    NAB's anomaly likelihood and telemanom's windowed thresholds). The spread floor keeps a very steady
+    stretch from turning tiny wiggles into huge scores. Windows with fewer than ``TRAILING_MIN_WINDOWS``
+    errors before them in their run get 0: no history, no judgement.
+    """
+    values = np.asarray(values, dtype=float)
+    run = np.concatenate([[0], np.cumsum(np.diff(starts) != 1)]) if len(values) else np.empty(0, dtype=int)
+    previous = pd.Series(values).groupby(run).shift(1)
+    rolling = previous.groupby(run).rolling(windows, min_periods=min(windows, TRAILING_MIN_WINDOWS))
+    mean = rolling.mean().droplevel(0).sort_index().to_numpy()
+    spread = np.maximum(rolling.std().droplevel(0).sort_index().to_numpy(), SPREAD_FLOOR * np.abs(mean))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (values - mean) / spread
+    return np.where(np.isfinite(z), z, 0.0)

@@ -8,7 +8,7 @@ from scipy.spatial.distance import mahalanobis
 
 from anomaly.config import ModelConfig, ScoringConfig, ThresholdConfig, WindowConfig
 from anomaly.model.detector import LSTMAutoencoderDetector
-from anomaly.scoring import MahalanobisScorer, error_vectors, ewma, ewma_warm_up
+from anomaly.scoring import MahalanobisScorer, error_vectors, ewma, ewma_warm_up, trailing_z
 from tests.conftest import sensor_frame
 from tests.test_detector import _prepared
 
@@ -59,6 +59,19 @@ def test_ewma_smooths_within_runs_and_restarts_after_a_gap():
     assert 0.5 ** ewma_warm_up(0.5) <= 1e-6 < 0.5 ** (ewma_warm_up(0.5) - 1)
 
 
+def test_trailing_z_scores_each_error_against_the_ones_before_it_within_a_run():
+    values = np.array([1.0, 2.0, 3.0, 2.0, 1.0, 2.0, 3.0, 2.0, 1.0, 2.0, 3.0, 2.0, 9.0, 5.0, 5.0])
+    starts = np.array([*range(12), 12, 50, 51])
+    z = trailing_z(values, starts, windows=12)
+    before = values[:12]
+    assert z[12] == pytest.approx((9.0 - before.mean()) / before.std(ddof=1))
+    assert (z[:10] == 0).all()  # fewer than 10 errors before them: no judgement
+    assert z[10] == pytest.approx((3.0 - values[:10].mean()) / values[:10].std(ddof=1))
+    assert (z[13:] == 0).all()  # a gap restarts the history
+    steady = trailing_z(np.r_[np.full(20, 1.0), 1.05], np.arange(21), windows=20)
+    assert steady[-1] == pytest.approx(0.05 / 0.1)  # the spread floor: 10% of the mean
+
+
 @pytest.fixture(scope="module")
 def stream():
     return _prepared(sensor_frame("s", n=400, seed=3))
@@ -73,6 +86,15 @@ def test_incremental_smoothed_errors_equal_one_shot(stream):
     np.testing.assert_allclose(incremental.window_errors, one_shot.window_errors[position], rtol=1e-6)
     raw = _detector().fit(stream).score(stream)
     assert np.abs(np.diff(one_shot.window_errors)).mean() < np.abs(np.diff(raw.window_errors)).mean()
+
+
+def test_incremental_trailing_z_scores_equal_one_shot(stream):
+    detector = _detector(ewma_alpha=0.5, trailing=40).fit(stream)
+    one_shot = detector.score(stream)
+    incremental = detector.score(stream, first_row=300)
+    position = np.searchsorted(one_shot.starts, incremental.starts)
+    np.testing.assert_allclose(incremental.window_errors, one_shot.window_errors[position], rtol=1e-5)
+    assert detector.threshold_ > 0 and (one_shot.window_errors < 0).any()  # z-scores, both sides
 
 
 def test_smoothing_restarts_at_a_gap(stream):
