@@ -30,7 +30,7 @@ from anomaly.errors import ConfigError, DataError, ModelError
 from anomaly.model.network import Network, NetworkOutput, NetworkSpec, network_for
 from anomaly.model.targets import PredictionTargets, prediction_targets
 from anomaly.scaling import ChannelScaler
-from anomaly.scoring import MahalanobisScorer, error_vectors, ewma, ewma_warm_up
+from anomaly.scoring import MahalanobisScorer, error_vectors, ewma, ewma_warm_up, trailing_z
 from anomaly.threshold_methods.label_tuned import labelled_windows
 from anomaly.thresholds import learn_threshold
 from anomaly.windowing import gather_windows, window_starts
@@ -74,6 +74,33 @@ class _Residuals:
         """The residual arrays the variant has, by decoder name."""
         named = {"reconstruction": self.reconstruction, "prediction": self.prediction}
         return {name: residuals for name, residuals in named.items() if residuals is not None}
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    """What ``LSTMAutoencoderDetector.prepare`` derives from a stream before training.
+
+    ``scaler`` is fitted on the training rows (those before the chronological split, less excluded
+    rows) and ``scaled`` (n_rows, channels) is the whole stream through it. ``train_windows`` and
+    ``validation_windows`` (n, window, channels) are the training pairs' inputs, ``train_targets`` and
+    ``validation_targets`` what the autoencoder's outputs learn (the windows themselves for the
+    'reconstruction' variant); ``train_starts`` are the training windows' start rows and
+    ``held_out_starts`` those of the stride-1 windows the model does not train on (all windows where
+    the stream is too short to hold any out: ``validation_held_out`` is then False). ``excluded``
+    (n_rows,) marks the rows no window may overlap.
+    """
+
+    channels: list[str]
+    scaler: ChannelScaler
+    scaled: np.ndarray
+    excluded: np.ndarray
+    validation_held_out: bool
+    train_starts: np.ndarray
+    held_out_starts: np.ndarray
+    train_windows: np.ndarray
+    train_targets: Any
+    validation_windows: np.ndarray
+    validation_targets: Any
 
 
 def _batches(inputs: np.ndarray, targets: Any, batch_size: int) -> tf.data.Dataset:
@@ -134,10 +161,39 @@ class LSTMAutoencoderDetector:
         anomalies: every window overlapping one is left out of training, validation, the threshold
         and the reference errors, and the scaler ignores those rows.
 
-        ``reference_errors_`` keeps up to 1,000 quantiles of the errors of the held-out windows at or
-        below the threshold: errors of data the model did not train on, i.e. what new normal data
-        should give, against which ``anomaly.retrain`` tests a run's errors for drift.
+        It is ``prepare``, a Keras ``fit`` with early stopping, then ``complete``: a trainer of its own
+        (``anomaly.model.fleet`` trains many streams at once) replaces only the middle step.
         """
+        training = self.prepare(stream, exclude_rows)
+        network = network_for(self.network_spec(len(training.channels)))
+        network.reset(self.model.seed)
+        import keras
+
+        history = network.autoencoder.fit(
+            _shuffled_batches(
+                training.train_windows, training.train_targets, self.model.batch_size, self.model.seed
+            ),
+            validation_data=_batches(
+                training.validation_windows, training.validation_targets, self.model.batch_size
+            ),
+            epochs=self.model.epochs,
+            shuffle=False,  # the dataset reshuffles itself, with its own seed
+            verbose=0,
+            callbacks=[
+                keras.callbacks.EarlyStopping(patience=self.model.patience, restore_best_weights=True)
+            ],
+        )
+        return self.complete(
+            stream,
+            training,
+            network.autoencoder.get_weights(),
+            epochs_trained=len(history.history["loss"]),
+            val_loss=float(min(history.history["val_loss"])),
+        )
+
+    def prepare(self, stream: PreparedStream, exclude_rows: np.ndarray | None = None) -> TrainingSet:
+        """Everything ``fit`` derives from ``stream`` before training (see ``TrainingSet``); the
+        detector itself is left unchanged. ``exclude_rows`` is as in ``fit``."""
         length = self.window.length
         values = stream.values.to_numpy(dtype=float)
         excluded = np.zeros(len(values), dtype=bool) if exclude_rows is None else np.asarray(exclude_rows)
@@ -157,8 +213,8 @@ class LSTMAutoencoderDetector:
         validation_starts = _clear_of(
             window_starts(stream.segment[split_row:], span, 1) + split_row, excluded, span
         )
-        self.validation_held_out_ = bool(len(train_starts) and len(validation_starts))
-        if not self.validation_held_out_:
+        held_out = bool(len(train_starts) and len(validation_starts))
+        if not held_out:
             split_row = len(values)
             train_starts = _clear_of(
                 window_starts(stream.segment, span, self.window.train_stride), excluded, span
@@ -166,34 +222,55 @@ class LSTMAutoencoderDetector:
             validation_starts = _clear_of(window_starts(stream.segment, span, 1), excluded, span)
         if len(train_starts) == 0:
             raise DataError(f"no complete window of {span} rows to train on", stream=stream.name)
-        held_out_from = split_row if self.validation_held_out_ else 0
+        held_out_from = split_row if held_out else 0
         held_out_starts = _clear_of(
             window_starts(stream.segment[held_out_from:], length, 1) + held_out_from, excluded, length
         )
-
-        self.channels_ = stream.channels
-        self.scaler_ = ChannelScaler.fit(values[:split_row][~excluded[:split_row]])
-        scaled = self.scaler_.transform(values)
+        scaler = ChannelScaler.fit(values[:split_row][~excluded[:split_row]])
+        scaled = scaler.transform(values)
         train_windows, train_targets = self._training_pairs(scaled, train_starts)
         validation_windows, validation_targets = self._training_pairs(scaled, validation_starts)
-
-        network = self._network()
-        network.reset(self.model.seed)
-        import keras
-
-        history = network.autoencoder.fit(
-            _shuffled_batches(train_windows, train_targets, self.model.batch_size, self.model.seed),
-            validation_data=_batches(validation_windows, validation_targets, self.model.batch_size),
-            epochs=self.model.epochs,
-            shuffle=False,  # the dataset reshuffles itself, with its own seed
-            verbose=0,
-            callbacks=[
-                keras.callbacks.EarlyStopping(patience=self.model.patience, restore_best_weights=True)
-            ],
+        return TrainingSet(
+            channels=stream.channels,
+            scaler=scaler,
+            scaled=scaled,
+            excluded=excluded,
+            validation_held_out=held_out,
+            train_starts=train_starts,
+            held_out_starts=held_out_starts,
+            train_windows=train_windows,
+            train_targets=train_targets,
+            validation_windows=validation_windows,
+            validation_targets=validation_targets,
         )
-        self.weights_ = network.autoencoder.get_weights()
-        self.epochs_trained_ = len(history.history["loss"])
-        self.val_loss_ = float(min(history.history["val_loss"]))
+
+    def complete(
+        self,
+        stream: PreparedStream,
+        training: TrainingSet,
+        weights: list[np.ndarray],
+        *,
+        epochs_trained: int,
+        val_loss: float,
+    ) -> Self:
+        """Finish fitting from trained ``weights`` (in ``Network.autoencoder.get_weights()`` order):
+        the threshold, reference errors, Mahalanobis scorers and embedding space, as ``fit`` learns them.
+
+        ``training`` is ``prepare(stream, ...)``; ``epochs_trained`` and ``val_loss`` (the best
+        validation loss, mean squared error in scaled units) are recorded as they are.
+
+        ``reference_errors_`` keeps up to 1,000 quantiles of the errors of the held-out windows at or
+        below the threshold: errors of data the model did not train on, i.e. what new normal data
+        should give, against which ``anomaly.retrain`` tests a run's errors for drift.
+        """
+        length = self.window.length
+        scaled, held_out_starts = training.scaled, training.held_out_starts
+        self.channels_ = training.channels
+        self.scaler_ = training.scaler
+        self.validation_held_out_ = training.validation_held_out
+        self.weights_ = weights
+        self.epochs_trained_ = epochs_trained
+        self.val_loss_ = val_loss
 
         self.mahalanobis_ = {}
         if self.scoring.error == "mahalanobis":
@@ -204,7 +281,7 @@ class LSTMAutoencoderDetector:
         if self.threshold.errors == "validation":
             threshold_starts = held_out_starts
         else:
-            threshold_starts = _clear_of(window_starts(stream.segment, length, 1), excluded, length)
+            threshold_starts = _clear_of(window_starts(stream.segment, length, 1), training.excluded, length)
         threshold_errors = self._scores(scaled, stream.segment, threshold_starts).window_errors
         # Only a prediction in a segment of exactly one window has no error (see anomaly.model.targets).
         scored = np.isfinite(threshold_errors)
@@ -219,24 +296,41 @@ class LSTMAutoencoderDetector:
         reference_errors = threshold_errors[np.isin(threshold_starts, held_out_starts)]
         self.reference_errors_ = _quantile_sample(reference_errors[reference_errors <= self.threshold_])
         self.embedding_space_ = EmbeddingSpace.fit(
-            self.transform(train_windows), max_clusters=self.max_clusters, seed=self.model.seed
+            self.transform(training.train_windows), max_clusters=self.max_clusters, seed=self.model.seed
         )
         self.trained_from_ = stream.values.index[0].to_pydatetime()
         self.trained_to_ = stream.values.index[-1].to_pydatetime()
-        self.n_training_windows_ = len(train_starts)
+        self.n_training_windows_ = len(training.train_starts)
         return self
+
+    def network_spec(self, n_channels: int) -> NetworkSpec:
+        """The architecture this detector trains for a stream of ``n_channels`` channels: streams with
+        equal specs can share one network (``network_for``) or be trained together."""
+        return NetworkSpec(
+            window_length=self.window.length,
+            n_channels=n_channels,
+            units=self.model.units,
+            depth=self.model.depth,
+            activation=self.model.activation,
+            reverse_target=self.model.reverse_target,
+            variant=self.model.variant,
+            horizon=0 if self.model.variant == "reconstruction" else self.model.horizon,
+            learning_rate=self.model.learning_rate,
+            seed=self.model.seed,
+        )
 
     # -- scoring -----------------------------------------------------------------------------------
     def score(self, stream: PreparedStream, *, first_row: int = 0) -> WindowScores:
         """Errors of every stride-1 window ending at or after ``first_row`` (so each row is covered).
 
-        With EWMA smoothing, up to ``ewma_warm_up`` earlier windows are scored too and dropped, so
-        that an incremental run's smoothed errors match a one-shot run's (to ``EWMA_TOLERANCE``).
+        With EWMA smoothing or trailing z-scores, earlier windows (``ewma_warm_up`` plus ``trailing``)
+        are scored too and dropped, so that an incremental run's errors match a one-shot run's (to
+        ``EWMA_TOLERANCE``).
         """
         self._check_fitted()
         self._check_channels(stream)
         length = self.window.length
-        warm_up = ewma_warm_up(self.scoring.ewma_alpha)
+        warm_up = ewma_warm_up(self.scoring.ewma_alpha) + (self.scoring.trailing or 0)
         starts = window_starts(stream.segment, length, 1, first_end=max(first_row - warm_up, 0))
         scaled = self.scaler_.transform(stream.values.to_numpy(dtype=float))
         scores = self._scores(scaled, stream.segment, starts)
@@ -363,21 +457,7 @@ class LSTMAutoencoderDetector:
 
     # -- internals ---------------------------------------------------------------------------------
     def _network(self) -> Network:
-        n_channels = len(self.channels_)
-        return network_for(
-            NetworkSpec(
-                window_length=self.window.length,
-                n_channels=n_channels,
-                units=self.model.units,
-                depth=self.model.depth,
-                activation=self.model.activation,
-                reverse_target=self.model.reverse_target,
-                variant=self.model.variant,
-                horizon=0 if self.model.variant == "reconstruction" else self.model.horizon,
-                learning_rate=self.model.learning_rate,
-                seed=self.model.seed,
-            )
-        )
+        return network_for(self.network_spec(len(self.channels_)))
 
     def _predict(self, windows: np.ndarray) -> NetworkOutput:
         network = self._network()
@@ -433,6 +513,8 @@ class LSTMAutoencoderDetector:
         window_errors = sum(window_parts[1:], window_parts[0])
         if self.scoring.ewma_alpha is not None:
             window_errors = ewma(window_errors, starts, self.scoring.ewma_alpha)
+        if self.scoring.trailing is not None:
+            window_errors = trailing_z(window_errors, starts, self.scoring.trailing)
         step_errors = sum(step_parts[1:], step_parts[0])
         return WindowScores(starts=starts, window_errors=window_errors, step_errors=step_errors)
 

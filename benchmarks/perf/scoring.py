@@ -1,0 +1,31 @@
+"""Our scoring throughput, and how much of the machine's matmul rate it turns into model work."""
+
+from __future__ import annotations
+
+import time
+
+from anomaly.model.detector import LSTMAutoencoderDetector
+from perf.flops import lstm_autoencoder_flops
+from perf.streams import LabelledStream
+
+
+def score_windows_per_s(detector: LSTMAutoencoderDetector, data: LabelledStream, repeats: int = 3) -> float:
+    """Best-of-``repeats`` stride-1 windows per second of ``detector.score`` over the whole stream
+    (scaling, windowing, the network and the errors: what a scheduled run pays per window)."""
+    detector.score(data.stream)
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        scores = detector.score(data.stream)
+        best = min(best, time.perf_counter() - started)
+    return len(scores.starts) / best
+
+
+def flops_per_window(detector: LSTMAutoencoderDetector) -> int:
+    """Matmul FLOPs of one window through ``detector``'s network (see ``perf.flops``)."""
+    return lstm_autoencoder_flops(
+        window=detector.window.length,
+        channels=len(detector.channels_),
+        units=detector.model.units,
+        depth=detector.model.depth,
+    )
