@@ -94,6 +94,16 @@ CANDIDATES: tuple[Candidate, ...] = (
     Candidate(
         "small-ewma", "lstm-small, errors smoothed by EWMA (alpha 0.2)", _small(scoring={"ewma_alpha": 0.2})
     ),
+    Candidate(
+        "small-trailing",
+        "lstm-small, each error a z-score against the 480 windows before it",
+        _small(scoring={"trailing": 480}),
+    ),
+    Candidate(
+        "prediction-trailing",
+        "small-prediction, each error a z-score against the 480 windows before it",
+        _small(model={"variant": "prediction"}, scoring={"trailing": 480}),
+    ),
 )
 BY_NAME: dict[str, Candidate] = {candidate.name: candidate for candidate in CANDIDATES}
 
