@@ -136,10 +136,27 @@ def _channel_values(rows: pd.DataFrame, n_channels: int) -> np.ndarray:
                     dtype=float)
 
 
-def load_map(engine: Engine, normal_sample: int = 0) -> LookalikeMap:
+def peak_window_per_anomaly(windows: pd.DataFrame) -> pd.DataFrame:
+    """``windows`` (``queries.lookalike_windows``) with one flagged window per anomaly, the one with the
+    highest error; flagged windows of no anomaly and normal windows stay, in their order."""
+    flagged = windows["is_anomaly"].astype(bool) & windows["anomaly_id"].notna()
+    peaks = windows[flagged].sort_values(["error", "window_id"], ascending=[False, True], kind="stable")
+    keep = ~flagged
+    keep[peaks.drop_duplicates("anomaly_id").index] = True
+    return windows[keep].reset_index(drop=True)
+
+
+def load_map(engine: Engine, normal_sample: int = 0, every_window: bool = False) -> LookalikeMap:
     """Read the flagged windows of every stream's active model (plus ``normal_sample`` normal ones for
-    context) and their values, and place them in the shape space."""
+    context) and their values, and place them in the shape space.
+
+    Unless ``every_window``, each anomaly is represented by its highest-error window: the overlapping
+    windows of one anomaly are shifted copies of one shape, and all of them would trace rings in the
+    projection and let the clusters group by shift instead of by kind of anomaly.
+    """
     windows = queries.lookalike_windows(engine, normal_sample)
+    if not every_window:
+        windows = peak_window_per_anomaly(windows)
     series = queries.window_series(engine, [int(window_id) for window_id in windows["window_id"]])
     scales = {}
     for stream in windows.drop_duplicates("stream_id").itertuples():

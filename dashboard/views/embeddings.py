@@ -106,7 +106,10 @@ def across_streams() -> None:
     with_context = st.toggle(f"Add {NORMAL_SAMPLE} normal windows for context", value=False,
                              key="lookalike_context",
                              help="Placed in the space fitted on the flagged windows, so they move nothing.")
-    space = data.load(lookalike.load_map, NORMAL_SAMPLE if with_context else 0)
+    every_window = st.toggle("Every flagged window", value=False, key="lookalike_every_window",
+                             help="By default each anomaly shows as its highest-error window: its other "
+                             "windows are shifted copies of the same shape.")
+    space = data.load(lookalike.load_map, NORMAL_SAMPLE if with_context else 0, every_window)
     windows = space.windows
     flagged = windows[windows["is_anomaly"]]
     if space.n_without_values:

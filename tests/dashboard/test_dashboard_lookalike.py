@@ -124,7 +124,7 @@ def test_an_empty_database_gives_an_empty_map(tmp_path: Path) -> None:
 
 
 def test_map_of_the_fixture_compares_flagged_windows_of_active_models_across_streams(engine: Engine) -> None:
-    space = lookalike.load_map(engine)
+    space = lookalike.load_map(engine, every_window=True)
     windows = space.windows
     # Active models: machine_temperature v2 (its drop), nyc_taxi (its drop), pump (a spike and a drop).
     assert len(windows) == 8 and windows["is_anomaly"].all()
@@ -137,7 +137,15 @@ def test_map_of_the_fixture_compares_flagged_windows_of_active_models_across_str
     earlier, later = drops.iloc[::2], drops.iloc[1::2]
     assert earlier["cluster"].nunique() == 1 and later["cluster"].nunique() == 1
     assert set(earlier["stream"]) == set(later["stream"]) == set(windows["stream"])
-    pd.testing.assert_frame_equal(lookalike.load_map(engine).windows, windows)
+    pd.testing.assert_frame_equal(lookalike.load_map(engine, every_window=True).windows, windows)
+
+
+def test_by_default_each_anomaly_is_its_highest_error_window(engine: Engine) -> None:
+    every = lookalike.load_map(engine, every_window=True).windows
+    peaks = lookalike.load_map(engine).windows
+    assert len(peaks) == every["anomaly_id"].nunique() < len(every)
+    expected = every.loc[every.groupby("anomaly_id")["error"].idxmax(), "window_id"]
+    assert set(peaks["window_id"]) == set(expected)
 
 
 def test_normal_windows_for_context_come_from_active_models_and_move_nothing(engine: Engine) -> None:
