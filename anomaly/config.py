@@ -81,21 +81,21 @@ class ModelConfig(_Section):
     and minimises the sum of both losses. Every variant's encoder state is the window's embedding.
     """
 
-    variant: Literal["reconstruction", "prediction", "composite"] = "reconstruction"
+    variant: Literal["reconstruction", "prediction", "composite"] = "prediction"
     horizon: int = Field(
         8, ge=1, le=4096, description="'prediction'/'composite': rows predicted after each window"
     )
-    units: int = Field(64, ge=1, description="LSTM units in each encoder and decoder layer")
+    units: int = Field(32, ge=1, description="LSTM units in each encoder and decoder layer")
     depth: int = Field(1, ge=1, le=4, description="stacked LSTM layers in the encoder and in the decoder")
     activation: Literal["tanh", "relu"] = "tanh"
     reverse_target: bool = Field(
         True, description="decode the window in reverse order (easier to train, Srivastava et al. 2015)"
     )
-    epochs: int = Field(60, ge=1)
+    epochs: int = Field(15, ge=1)
     batch_size: int = Field(64, ge=1)
     learning_rate: float = Field(1e-3, gt=0)
     validation_fraction: float = Field(0.2, gt=0, lt=0.9)
-    patience: int = Field(10, ge=1, description="epochs without validation improvement before stopping")
+    patience: int = Field(3, ge=1, description="epochs without validation improvement before stopping")
     seed: int = 42
 
 
@@ -122,7 +122,7 @@ class ThresholdConfig(_Section):
     block_quantile: float = Field(
         0.75, gt=0, le=1, description="'block_maxima': quantile of the block maxima"
     )
-    margin: float = Field(1.2, gt=0, description="'block_maxima': factor above that quantile")
+    margin: float = Field(1.35, gt=0, description="'block_maxima': factor above that quantile")
     k: float = Field(6.0, gt=0, description="'mad': threshold = median + k * 1.4826 * MAD")
     quantile: float = Field(0.995, gt=0, lt=1, description="'quantile': threshold = this quantile")
     spot_initial_quantile: float = Field(
@@ -200,7 +200,10 @@ class ScoringConfig(_Section):
         "absolute errors from those of the validation windows (Malhotra et al. 2016)",
     )
     ewma_alpha: float | None = Field(
-        None, gt=0, le=1, description="smooth window errors in time order with this EWMA weight; None: off"
+        0.2,
+        gt=0,
+        le=1,
+        description="smooth window errors in time order with this EWMA weight; 1 or None: no smoothing",
     )
     trailing: int | None = Field(
         None,

@@ -46,8 +46,13 @@ class Candidate:
         return config_from_dict({"source": {"path": str(data)}, **self.sections})
 
 
-SMALL = {"model": {"units": 32, "epochs": 15, "patience": 3}}
-"""The base of the LSTM candidates: small and quick to train (see docs/performance.md)."""
+SMALL = {
+    "model": {"units": 32, "epochs": 15, "patience": 3, "variant": "reconstruction"},
+    "threshold": {"margin": 1.2},
+    "scoring": {"ewma_alpha": 1.0},
+}
+"""The base of the LSTM candidates: the reconstruction autoencoder, small and quick to train, with the
+block-maxima threshold at margin 1.2 and no smoothing; each candidate changes one or two things."""
 
 
 def _small(**sections: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -59,11 +64,20 @@ CANDIDATES: tuple[Candidate, ...] = (
     Candidate(
         "baseline", "rolling z-score of each value against the window before it", scorer=rolling_z_scorer
     ),
-    Candidate("lstm-default", "the configuration's defaults"),
+    Candidate(
+        "lstm-default",
+        "the configuration's defaults, chosen from this table: prediction variant (8 rows), 32 units, up to "
+        "15 epochs (patience 3), EWMA 0.2, block-maxima margin 1.35 (= prediction-ewma-margin)",
+    ),
     Candidate(
         "lstm-previous",
-        "the defaults before this comparison: 64 units, up to 60 epochs (patience 10)",
-        {"model": {"units": 64, "epochs": 60, "patience": 10}},
+        "the defaults before this comparison (and the sample pipeline's model): reconstruction, 64 units, "
+        "up to 60 epochs (patience 10), margin 1.2, no smoothing",
+        {
+            "model": {"units": 64, "epochs": 60, "patience": 10, "variant": "reconstruction"},
+            "threshold": {"margin": 1.2},
+            "scoring": {"ewma_alpha": 1.0},
+        },
     ),
     Candidate("lstm-small", "32 units, up to 15 epochs (patience 3); block-maxima threshold", _small()),
     Candidate(
@@ -98,6 +112,41 @@ CANDIDATES: tuple[Candidate, ...] = (
         "small-trailing",
         "lstm-small, each error a z-score against the 480 windows before it",
         _small(scoring={"trailing": 480}),
+    ),
+    Candidate(
+        "prediction-margin",
+        "small-prediction, block-maxima threshold margin 1.5 instead of 1.2",
+        _small(model={"variant": "prediction"}, threshold={"margin": 1.5}),
+    ),
+    Candidate(
+        "prediction-ewma",
+        "small-prediction, errors smoothed by EWMA (alpha 0.2)",
+        _small(model={"variant": "prediction"}, scoring={"ewma_alpha": 0.2}),
+    ),
+    Candidate(
+        "prediction-ewma-margin",
+        "prediction-ewma, block-maxima threshold margin 1.35 instead of 1.2",
+        _small(model={"variant": "prediction"}, scoring={"ewma_alpha": 0.2}, threshold={"margin": 1.35}),
+    ),
+    Candidate(
+        "prediction-ewma-0.1",
+        "small-prediction, errors smoothed by EWMA (alpha 0.1)",
+        _small(model={"variant": "prediction"}, scoring={"ewma_alpha": 0.1}),
+    ),
+    Candidate(
+        "composite-ewma-margin",
+        "composite-ewma, block-maxima threshold margin 1.35 instead of 1.2",
+        _small(model={"variant": "composite"}, scoring={"ewma_alpha": 0.2}, threshold={"margin": 1.35}),
+    ),
+    Candidate(
+        "prediction-window96",
+        "small-prediction with windows of 96 rows (training stride 8)",
+        _small(model={"variant": "prediction"}, window={"length": 96, "train_stride": 8}),
+    ),
+    Candidate(
+        "composite-ewma",
+        "small-composite, errors smoothed by EWMA (alpha 0.2)",
+        _small(model={"variant": "composite"}, scoring={"ewma_alpha": 0.2}),
     ),
     Candidate(
         "prediction-trailing",
