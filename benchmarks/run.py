@@ -111,14 +111,16 @@ def run(sizes: Sizes) -> dict[str, object]:
         f"{windows_per_s * flops / 1e9:.1f} GFLOP/s, {result['score_flop_fraction']:.0%} of the matmul rate"
     )
 
-    many_config = _config(model={"epochs": sizes.many_epochs})
+    # The fleet path trains reconstruction models; both sides use that variant.
+    many_model = {"epochs": sizes.many_epochs, "variant": "reconstruction"}
+    many_config = _config(model=many_model)
     streams = many.measure(sizes.many_streams, sizes.many_rows, many_config)
     result.update(
         many_streams_sequential_seconds=round(streams.sequential_seconds, 2),
         many_streams_fleet_seconds=round(streams.fleet_seconds, 2),
         many_streams_speedup=round(streams.sequential_seconds / streams.fleet_seconds, 2),
         many_streams_val_loss_ratio=round(streams.val_loss_ratio, 3),
-        many_streams_config={"model": {"epochs": sizes.many_epochs}},
+        many_streams_config={"model": many_model},
     )
     _say(
         f"{sizes.many_streams} streams x {sizes.many_rows} rows: one at a time "

@@ -36,7 +36,7 @@ def config():
         {
             "source": {"path": "."},
             "window": {"length": 16, "train_stride": 4},
-            "model": {"units": 8, "epochs": 4, "batch_size": 32, "patience": 2},
+            "model": {"units": 8, "epochs": 4, "batch_size": 32, "patience": 2, "variant": "reconstruction"},
             "embeddings": {"max_clusters": 3},
         }
     )
