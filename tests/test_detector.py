@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from anomaly.config import ModelConfig, PreparationConfig, ThresholdConfig, WindowConfig
+from anomaly.config import ModelConfig, PreparationConfig, ScoringConfig, ThresholdConfig, WindowConfig
 from anomaly.data import prepare_stream
 from anomaly.data.types import RawStream
 from anomaly.errors import ModelError
@@ -21,10 +21,15 @@ def _prepared(frame: pd.DataFrame, window: int = 16):
 
 
 def _detector(**model) -> LSTMAutoencoderDetector:
+    """The article's reconstruction autoencoder, unsmoothed (the default variant is tested in
+    tests/test_variants.py and through the pipeline tests)."""
     return LSTMAutoencoderDetector(
         window=WindowConfig(length=16, train_stride=4),
-        model=ModelConfig(**{"units": 8, "epochs": 3, "batch_size": 32, "patience": 2, **model}),
+        model=ModelConfig(
+            **{"variant": "reconstruction", "units": 8, "epochs": 3, "batch_size": 32, "patience": 2, **model}
+        ),
         threshold=ThresholdConfig(),
+        scoring=ScoringConfig(ewma_alpha=1.0),
         max_clusters=3,
     )
 

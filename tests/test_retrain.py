@@ -248,9 +248,11 @@ def test_excluded_rows_never_reach_the_scaler_or_any_window(fitted_with_exclusio
     np.testing.assert_array_equal(again.reference_errors_, fitted_with_exclusion.reference_errors_)
     for mine, theirs in zip(again.weights_, fitted_with_exclusion.weights_, strict=True):
         np.testing.assert_array_equal(mine, theirs)
-    # Training windows start every 4 rows in the first 400; those overlapping rows 100-119 are gone.
-    all_train = len(range(0, split - 16 + 1, 4))
-    overlapping = len([s for s in range(0, split - 16 + 1, 4) if s <= 119 and s + 15 >= 100])
+    # Training pairs (a window and the horizon rows the default prediction variant learns after it)
+    # start every 4 rows in the first 400; those overlapping rows 100-119 are gone.
+    span = 16 + ModelConfig().horizon
+    all_train = len(range(0, split - span + 1, 4))
+    overlapping = len([s for s in range(0, split - span + 1, 4) if s <= 119 and s + span - 1 >= 100])
     assert fitted_with_exclusion.n_training_windows_ == all_train - overlapping
     assert fitted_with_exclusion.threshold_ < 10
 

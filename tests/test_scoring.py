@@ -16,9 +16,9 @@ from tests.test_detector import _prepared
 def _detector(**scoring) -> LSTMAutoencoderDetector:
     return LSTMAutoencoderDetector(
         window=WindowConfig(length=16, train_stride=4),
-        model=ModelConfig(units=8, epochs=3, batch_size=32, patience=2),
+        model=ModelConfig(variant="reconstruction", units=8, epochs=3, batch_size=32, patience=2),
         threshold=ThresholdConfig(),
-        scoring=ScoringConfig(**scoring),
+        scoring=ScoringConfig(**{"ewma_alpha": 1.0, **scoring}),
         max_clusters=3,
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from anomaly.config import ModelConfig, ThresholdConfig, WindowConfig
+from anomaly.config import ModelConfig, ScoringConfig, ThresholdConfig, WindowConfig
 from anomaly.errors import ConfigError
 from anomaly.model.detector import LSTMAutoencoderDetector
 from anomaly.model.targets import prediction_targets
@@ -31,6 +31,7 @@ def _detector(variant: str, **model) -> LSTMAutoencoderDetector:
             }
         ),
         threshold=ThresholdConfig(),
+        scoring=ScoringConfig(ewma_alpha=1.0),
         max_clusters=3,
     )
 

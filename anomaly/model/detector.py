@@ -224,7 +224,10 @@ class LSTMAutoencoderDetector:
             raise DataError(f"no complete window of {span} rows to train on", stream=stream.name)
         held_out_from = split_row if held_out else 0
         held_out_starts = _clear_of(
-            window_starts(stream.segment[held_out_from:], length, 1) + held_out_from, excluded, length
+            window_starts(stream.segment[held_out_from:], length, 1) + held_out_from,
+            excluded,
+            length,
+            self._judged_lookback(),
         )
         scaler = ChannelScaler.fit(values[:split_row][~excluded[:split_row]])
         scaled = scaler.transform(values)
@@ -281,7 +284,9 @@ class LSTMAutoencoderDetector:
         if self.threshold.errors == "validation":
             threshold_starts = held_out_starts
         else:
-            threshold_starts = _clear_of(window_starts(stream.segment, length, 1), training.excluded, length)
+            threshold_starts = _clear_of(
+                window_starts(stream.segment, length, 1), training.excluded, length, self._judged_lookback()
+            )
         threshold_errors = self._scores(scaled, stream.segment, threshold_starts).window_errors
         # Only a prediction in a segment of exactly one window has no error (see anomaly.model.targets).
         scored = np.isfinite(threshold_errors)
@@ -464,6 +469,11 @@ class LSTMAutoencoderDetector:
         network.autoencoder.set_weights(self.weights_)
         return network.predict(windows)
 
+    def _judged_lookback(self) -> int:
+        """Rows before a window that its error depends on: a prediction judges a window from the window
+        ``horizon`` rows earlier (``anomaly.model.targets``), so excluded rows there must keep it out."""
+        return 0 if self.model.variant == "reconstruction" else self.model.horizon
+
     def _training_pairs(self, scaled: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, Any]:
         """Inputs (n, window, channels) at ``starts`` and the targets the autoencoder's outputs learn:
         the windows, the ``horizon`` rows after them, or both (composite)."""
@@ -540,10 +550,11 @@ def _at_offsets(values: np.ndarray, targets: PredictionTargets, length: int, fil
     return placed
 
 
-def _clear_of(starts: np.ndarray, excluded: np.ndarray, length: int) -> np.ndarray:
-    """The ``starts`` whose window of ``length`` rows contains no ``excluded`` row."""
+def _clear_of(starts: np.ndarray, excluded: np.ndarray, length: int, lookback: int = 0) -> np.ndarray:
+    """The ``starts`` whose window of ``length`` rows, and the ``lookback`` rows before it, contain no
+    ``excluded`` row."""
     excluded_before = np.concatenate(([0], np.cumsum(excluded)))
-    return starts[excluded_before[starts + length] == excluded_before[starts]]
+    return starts[excluded_before[starts + length] == excluded_before[np.maximum(starts - lookback, 0)]]
 
 
 def _quantile_sample(errors: np.ndarray, size: int = REFERENCE_SIZE) -> np.ndarray:
