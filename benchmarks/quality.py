@@ -133,6 +133,16 @@ CANDIDATES: tuple[Candidate, ...] = (
         _small(model={"variant": "prediction"}, scoring={"ewma_alpha": 0.2}, threshold={"margin": 1.35}),
     ),
     Candidate(
+        "prediction-ewma-margin-fast",
+        "prediction-ewma-margin trained on every 8th window in batches of 128 (training stride 8)",
+        _small(
+            model={"variant": "prediction", "batch_size": 128},
+            window={"train_stride": 8},
+            scoring={"ewma_alpha": 0.2},
+            threshold={"margin": 1.35},
+        ),
+    ),
+    Candidate(
         "prediction-ewma-0.1",
         "small-prediction, errors smoothed by EWMA (alpha 0.1)",
         _small(model={"variant": "prediction"}, scoring={"ewma_alpha": 0.1}),
