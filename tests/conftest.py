@@ -6,14 +6,19 @@ bundled sample data.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from anomaly.config import PipelineConfig, config_from_dict
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,6 +41,45 @@ def write_long_csv(path: Path, frames: list[pd.DataFrame]) -> Path:
     """Write frames as one long CSV and return its path."""
     pd.concat(frames, ignore_index=True).to_csv(path, index=False)
     return path
+
+
+def insert_stream_with_model(
+    connection: Connection,
+    name: str,
+    when: datetime,
+    *,
+    channels: Sequence[str] = ("value",),
+    params: dict | None = None,
+    artifact: str = "-",
+    **stream: object,
+) -> tuple[int, int]:
+    """A stream row and an active version-1 model of it, trained at ``when``: what storage tests need
+    their score, window and anomaly rows to point at. ``stream`` adds columns to the stream row.
+    Returns (stream_id, model_id)."""
+    from sqlalchemy import insert
+
+    from anomaly.storage.schema import Model, Stream
+
+    stream_id = connection.execute(
+        insert(Stream).values(name=name, channels=list(channels), **stream).returning(Stream.id)
+    ).scalar_one()
+    model_id = connection.execute(
+        insert(Model)
+        .values(
+            stream_id=stream_id,
+            version=1,
+            created_at=when,
+            trained_from=when,
+            trained_to=when,
+            params={} if params is None else params,
+            threshold=0.5,
+            threshold_method="block_maxima",
+            artifact=artifact,
+            active=True,
+        )
+        .returning(Model.id)
+    ).scalar_one()
+    return stream_id, model_id
 
 
 def tiny_config(data: Path, tmp_path: Path, **sections: dict) -> PipelineConfig:

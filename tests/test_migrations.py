@@ -14,7 +14,8 @@ from sqlalchemy import Connection, Engine, insert, inspect, select
 
 from anomaly.cli import main
 from anomaly.storage.database import MIGRATIONS_DIR, open_engine, upgrade_schema
-from anomaly.storage.schema import Anomaly, Base, Model, Run, Score, Stream, Window
+from anomaly.storage.schema import Anomaly, Base, Run, Score, Window
+from tests.conftest import insert_stream_with_model
 
 ADDED_IN_0002 = {("anomalies", "ix_anomalies_status"), ("windows", "ix_windows_model_id")}
 DROPPED_IN_0002 = {("scores", "ix_scores_stream_ts")}
@@ -52,27 +53,16 @@ def _fill(connection: Connection) -> None:
         .returning(Run.id)
     ).scalar_one()
     for number, channels in enumerate((["value"], ["p", "q"])):
-        stream_id = connection.execute(
-            insert(Stream)
-            .values(name=f"plant/{number}", channels=channels, frequency="10min", first_ts=start)
-            .returning(Stream.id)
-        ).scalar_one()
-        model_id = connection.execute(
-            insert(Model)
-            .values(
-                stream_id=stream_id,
-                version=1,
-                created_at=start,
-                trained_from=start,
-                trained_to=start,
-                params={"units": 8},
-                threshold=0.5,
-                threshold_method="block_maxima",
-                artifact=f"models/{number}/v1",
-                active=True,
-            )
-            .returning(Model.id)
-        ).scalar_one()
+        stream_id, model_id = insert_stream_with_model(
+            connection,
+            f"plant/{number}",
+            start,
+            channels=channels,
+            params={"units": 8},
+            artifact=f"models/{number}/v1",
+            frequency="10min",
+            first_ts=start,
+        )
         univariate = len(channels) == 1
         connection.execute(
             insert(Score),

@@ -9,9 +9,9 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from anomaly.storage.database import has_schema, open_engine, upgrade_schema
-from anomaly.storage.schema import Anomaly, Model, Run, Score, Stream, Window
+from anomaly.storage.schema import Anomaly, Run, Score, Stream, Window
 from pipelines import Command, execute
-from tests.conftest import tiny_config
+from tests.conftest import insert_stream_with_model, tiny_config
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -33,27 +33,15 @@ def test_every_table_round_trips(database_url):
             .values(started_at=local, status="running", command="run", config={"a": [1, 2]})
             .returning(Run.id)
         ).scalar_one()
-        stream_id = connection.execute(
-            insert(Stream)
-            .values(name="plant/pump 1", channels=["p", "q"], frequency="10min")
-            .returning(Stream.id)
-        ).scalar_one()
-        model_id = connection.execute(
-            insert(Model)
-            .values(
-                stream_id=stream_id,
-                version=1,
-                created_at=local,
-                trained_from=local,
-                trained_to=local,
-                params={"units": 8},
-                threshold=0.5,
-                threshold_method="block_maxima",
-                artifact="m/v1",
-                active=True,
-            )
-            .returning(Model.id)
-        ).scalar_one()
+        stream_id, model_id = insert_stream_with_model(
+            connection,
+            "plant/pump 1",
+            local,
+            channels=["p", "q"],
+            params={"units": 8},
+            artifact="m/v1",
+            frequency="10min",
+        )
         connection.execute(
             insert(Score),
             [

@@ -12,8 +12,9 @@ from sqlalchemy import Connection, Engine, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from anomaly.storage.database import open_engine, upgrade_schema
-from anomaly.storage.schema import Model, Run, Score, Stream
+from anomaly.storage.schema import Run, Score, Stream
 from anomaly.storage.score_rows import ScoreRows, insert_scores, insert_scores_portably
+from tests.conftest import insert_stream_with_model
 
 # Everything as the database keeps it: text of timestamps and JSON, the storage class on SQLite.
 STORED = {
@@ -30,30 +31,6 @@ def engine(database_url: str) -> Engine:
     upgrade_schema(engine)
     yield engine
     engine.dispose()
-
-
-def _stream_and_model(connection: Connection, name: str, run_id: int) -> tuple[int, int]:
-    now = datetime.now(UTC)
-    stream_id = connection.execute(
-        insert(Stream).values(name=name, channels=["value"]).returning(Stream.id)
-    ).scalar_one()
-    model_id = connection.execute(
-        insert(Model)
-        .values(
-            stream_id=stream_id,
-            version=1,
-            created_at=now,
-            trained_from=now,
-            trained_to=now,
-            params={},
-            threshold=0.5,
-            threshold_method="block_maxima",
-            artifact="-",
-            active=True,
-        )
-        .returning(Model.id)
-    ).scalar_one()
-    return stream_id, model_id
 
 
 def _rows(ids: tuple[int, int], run_id: int, n_channels: int, n_rows: int = 500) -> ScoreRows:
@@ -85,7 +62,9 @@ def test_fast_insert_stores_exactly_what_the_core_insert_stores(engine, n_channe
             .values(started_at=datetime.now(UTC), status="running", command="run", config={})
             .returning(Run.id)
         ).scalar_one()
-        fast, portable = (_stream_and_model(connection, name, run_id) for name in ("fast", "portable"))
+        fast, portable = (
+            insert_stream_with_model(connection, name, datetime.now(UTC)) for name in ("fast", "portable")
+        )
         fast_rows, portable_rows = _rows(fast, run_id, n_channels), _rows(portable, run_id, n_channels)
         assert insert_scores(connection, fast_rows) == len(fast_rows) == 501
         insert_scores_portably(connection, portable_rows)
@@ -111,7 +90,7 @@ def test_a_duplicate_row_fails_the_transaction_and_leaves_nothing(engine):
             .values(started_at=datetime.now(UTC), status="running", command="run", config={})
             .returning(Run.id)
         ).scalar_one()
-        ids = _stream_and_model(connection, "plant/a", run_id)
+        ids = insert_stream_with_model(connection, "plant/a", datetime.now(UTC))
         insert_scores(connection, _rows(ids, run_id, 1, n_rows=10))
     with pytest.raises(IntegrityError), engine.begin() as connection:
         connection.execute(insert(Stream).values(name="plant/b", channels=["value"]))
