@@ -9,7 +9,8 @@ import pytest
 from anomaly.config import config_from_dict
 from anomaly.data.types import PreparationReport, PreparedStream
 from anomaly.model.detector import LSTMAutoencoderDetector
-from anomaly.model.fleet import BranchEarlyStopping, fit_detectors
+from anomaly.model.fleet import fit_detectors
+from anomaly.model.stopping import BranchEarlyStopping
 
 # Fleet and sequential fits start from the same weights and see the same batches in another order,
 # so their best validation losses differ only by that; 35% is far inside what a broken branch

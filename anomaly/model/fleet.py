@@ -36,12 +36,11 @@ import numpy as np
 from anomaly.config import PipelineConfig
 from anomaly.data.types import PreparedStream
 from anomaly.errors import DataError, ModelError
+from anomaly.model.adam import adam_rate, adam_update
 from anomaly.model.detector import LSTMAutoencoderDetector
 from anomaly.model.network import NetworkSpec, network_for
+from anomaly.model.stopping import BranchEarlyStopping
 
-ADAM_BETA_1 = 0.9
-ADAM_BETA_2 = 0.999
-ADAM_EPSILON = 1e-7  # Keras's default, so that each slice is updated exactly as keras Adam would
 VALIDATION_CHUNK = 1024
 
 
@@ -53,40 +52,6 @@ class BranchFit:
     weights: list[np.ndarray]
     val_loss: float
     epochs_trained: int
-
-
-class BranchEarlyStopping:
-    """Keras's ``EarlyStopping(patience, restore_best_weights=True)`` for each stream on its own.
-
-    A branch improves when its validation loss drops below its best so far; it stops once ``patience``
-    epochs passed without improvement (never after the first epoch). Its best weights are kept, and a
-    stopped branch is frozen, so that its slice ends exactly where its own fit would have stopped.
-    """
-
-    def __init__(self, n_branches: int, patience: int) -> None:
-        self.patience = patience
-        self.best = np.full(n_branches, np.inf)
-        self.wait = np.zeros(n_branches, dtype=int)
-        self.epochs = np.zeros(n_branches, dtype=int)
-        self.active = np.ones(n_branches, dtype=bool)
-        self.best_weights: list[np.ndarray] = []
-
-    def update(
-        self, epoch: int, branches: np.ndarray, val_losses: np.ndarray, weights: list[np.ndarray]
-    ) -> None:
-        """Record one epoch of the still active ``branches`` (n,): their ``val_losses`` (n,) and their
-        stacked ``weights`` (n, ...) after it. The first epoch must give every branch."""
-        if not self.best_weights:
-            self.best_weights = [w.copy() for w in weights]
-        self.epochs[branches] = epoch + 1
-        self.wait[branches] += 1
-        improved = val_losses < self.best[branches]
-        self.best[branches[improved]] = val_losses[improved]
-        self.wait[branches[improved]] = 0
-        for best, current in zip(self.best_weights, weights, strict=True):
-            best[branches[improved]] = current[improved]
-        if epoch > 0:
-            self.active[branches] &= self.wait[branches] < self.patience
 
 
 def fit_detectors(streams: Sequence[PreparedStream], config: PipelineConfig) -> list[LSTMAutoencoderDetector]:
@@ -346,17 +311,14 @@ class _StackedAutoencoder:
         gradients = tape.gradient(loss, state.weights)
         active = tf.cast(counts > 0, tf.float32)
         steps = state.steps + active
-        safe_steps = tf.maximum(steps, 1.0)
-        rate = self.spec.learning_rate * tf.sqrt(1 - ADAM_BETA_2**safe_steps) / (1 - ADAM_BETA_1**safe_steps)
+        rate = adam_rate(self.spec.learning_rate, tf.maximum(steps, 1.0))
         weights, first_moments, second_moments = [], [], []
         for weight, gradient, m, v in zip(
             state.weights, gradients, state.first_moments, state.second_moments, strict=True
         ):
             shape = (-1,) + (1,) * (len(weight.shape) - 1)
-            keep = tf.reshape(active, shape)
-            m = keep * (ADAM_BETA_1 * m + (1 - ADAM_BETA_1) * gradient) + (1 - keep) * m
-            v = keep * (ADAM_BETA_2 * v + (1 - ADAM_BETA_2) * tf.square(gradient)) + (1 - keep) * v
-            weights.append(weight - keep * tf.reshape(rate, shape) * m / (tf.sqrt(v) + ADAM_EPSILON))
-            first_moments.append(m)
-            second_moments.append(v)
+            updated = adam_update(weight, gradient, m, v, tf.reshape(rate, shape), tf.reshape(active, shape))
+            weights.append(updated[0])
+            first_moments.append(updated[1])
+            second_moments.append(updated[2])
         return _TrainingState(weights, first_moments, second_moments, steps)
