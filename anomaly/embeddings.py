@@ -72,7 +72,7 @@ def _best_kmeans_centers(embeddings: np.ndarray, *, max_clusters: int, seed: int
         return sample[:1].astype(float)
     best_score, best_centers = -np.inf, None
     for k in range(2, min(max_clusters, distinct - 1) + 1):
-        kmeans = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(sample)
+        kmeans = KMeans(n_clusters=k, n_init=1, random_state=seed).fit(sample)
         score = silhouette_score(sample, kmeans.labels_)
         if score > best_score:
             best_score, best_centers = score, kmeans.cluster_centers_

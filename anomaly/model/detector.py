@@ -27,6 +27,7 @@ from anomaly.config import ModelConfig, PipelineConfig, ScoringConfig, Threshold
 from anomaly.data.types import PreparedStream
 from anomaly.embeddings import EmbeddingSpace
 from anomaly.errors import ConfigError, DataError, ModelError
+from anomaly.model.fused import fused_for, fused_supported
 from anomaly.model.network import Network, NetworkOutput, NetworkSpec, network_for
 from anomaly.model.targets import PredictionTargets, prediction_targets
 from anomaly.scaling import ChannelScaler
@@ -161,14 +162,36 @@ class LSTMAutoencoderDetector:
         anomalies: every window overlapping one is left out of training, validation, the threshold
         and the reference errors, and the scaler ignores those rows.
 
-        It is ``prepare``, a Keras ``fit`` with early stopping, then ``complete``: a trainer of its own
-        (``anomaly.model.fleet`` trains many streams at once) replaces only the middle step.
+        It is ``prepare``, training with early stopping (through the fused LSTM kernel,
+        ``anomaly.model.fused``, where it computes the network, else Keras ``fit``), then ``complete``:
+        a trainer of its own (``anomaly.model.fleet`` trains many streams at once) replaces only the
+        middle step.
         """
         training = self.prepare(stream, exclude_rows)
-        network = network_for(self.network_spec(len(training.channels)))
-        network.reset(self.model.seed)
+        spec = self.network_spec(len(training.channels))
+        if fused_supported(spec):
+            fitted = fused_for(spec).fit(
+                training.train_windows,
+                _as_outputs(training.train_targets),
+                training.validation_windows,
+                _as_outputs(training.validation_targets),
+                epochs=self.model.epochs,
+                batch_size=self.model.batch_size,
+                patience=self.model.patience,
+                seed=self.model.seed,
+            )
+            weights, epochs_trained, val_loss = fitted.weights, fitted.epochs_trained, fitted.val_loss
+        else:
+            weights, epochs_trained, val_loss = self._keras_fit(spec, training)
+        return self.complete(stream, training, weights, epochs_trained=epochs_trained, val_loss=val_loss)
+
+    def _keras_fit(self, spec: NetworkSpec, training: TrainingSet) -> tuple[list[np.ndarray], int, float]:
+        """Weights, epochs trained and best validation loss of a Keras ``fit`` with early stopping:
+        the path of networks the fused kernel cannot compute ('relu' cells)."""
         import keras
 
+        network = network_for(spec)
+        network.reset(self.model.seed)
         history = network.autoencoder.fit(
             _shuffled_batches(
                 training.train_windows, training.train_targets, self.model.batch_size, self.model.seed
@@ -183,12 +206,10 @@ class LSTMAutoencoderDetector:
                 keras.callbacks.EarlyStopping(patience=self.model.patience, restore_best_weights=True)
             ],
         )
-        return self.complete(
-            stream,
-            training,
+        return (
             network.autoencoder.get_weights(),
-            epochs_trained=len(history.history["loss"]),
-            val_loss=float(min(history.history["val_loss"])),
+            len(history.history["loss"]),
+            float(min(history.history["val_loss"])),
         )
 
     def prepare(self, stream: PreparedStream, exclude_rows: np.ndarray | None = None) -> TrainingSet:
@@ -465,7 +486,10 @@ class LSTMAutoencoderDetector:
         return network_for(self.network_spec(len(self.channels_)))
 
     def _predict(self, windows: np.ndarray) -> NetworkOutput:
-        network = self._network()
+        spec = self.network_spec(len(self.channels_))
+        if fused_supported(spec):
+            return fused_for(spec).predict(self.weights_, windows)
+        network = network_for(spec)
         network.autoencoder.set_weights(self.weights_)
         return network.predict(windows)
 
@@ -538,6 +562,11 @@ class LSTMAutoencoderDetector:
                 f"stream {stream.name!r} has channels {stream.channels}, but its model was trained on "
                 f"{self.channels_}; retrain it"
             )
+
+
+def _as_outputs(targets: Any) -> tuple[np.ndarray, ...]:
+    """``TrainingSet`` targets as one array per decoder output (composite targets are a pair)."""
+    return targets if isinstance(targets, tuple) else (targets,)
 
 
 def _at_offsets(values: np.ndarray, targets: PredictionTargets, length: int, fill: float) -> np.ndarray:
