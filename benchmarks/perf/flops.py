@@ -3,9 +3,10 @@
 FLOPs are counted analytically, matmuls only (2 * m * n * k per (m, k) x (k, n) product; the gate
 non-linearities and element-wise products are left out, as they are a few percent of the total):
 an LSTM layer of ``units`` units on ``inputs`` inputs does, per step, one input and one recurrent
-product into its four gates, ``2 * 4 * units * (inputs + units)`` FLOPs; an encoder layer and a
-decoder layer each run ``window`` steps (the decoder's input, the repeated embedding, counts at every
-step, as Keras computes it at every step); the dense output adds ``2 * units * channels`` per step.
+product into its four gates, ``2 * 4 * units * (inputs + units)`` FLOPs; an encoder layer runs
+``window`` steps, a decoder layer as many steps as it emits rows (``window`` to reconstruct,
+``horizon`` to predict), its input, the repeated embedding, counted at every step as the kernels
+compute it; the dense output adds ``2 * units * channels`` per emitted row.
 """
 
 from __future__ import annotations
@@ -17,12 +18,16 @@ import numpy as np
 MATMUL_SIZE = 2048
 
 
-def lstm_autoencoder_flops(*, window: int, channels: int, units: int, depth: int) -> int:
-    """Matmul FLOPs of one forward pass of a reconstruction autoencoder over one window."""
-    encoder = [channels] + [units] * (depth - 1)
-    decoder = [units] * depth
-    per_step = sum(2 * 4 * units * (inputs + units) for inputs in encoder + decoder)
-    return window * (per_step + 2 * units * channels)
+def lstm_autoencoder_flops(
+    *, window: int, channels: int, units: int, depth: int, decoder_steps: tuple[int, ...] | None = None
+) -> int:
+    """Matmul FLOPs of one forward pass of an autoencoder over one window: the encoder over the
+    window's ``window`` steps, then one decoder per entry of ``decoder_steps`` (the reconstruction
+    decoder runs ``window`` steps, the prediction decoder ``horizon``; default: reconstruction only)."""
+    encoder_inputs = [channels] + [units] * (depth - 1)
+    encoder = window * sum(2 * 4 * units * (inputs + units) for inputs in encoder_inputs)
+    decoder_step = depth * 2 * 4 * units * (units + units) + 2 * units * channels
+    return encoder + sum(steps * decoder_step for steps in (decoder_steps or (window,)))
 
 
 def matmul_gflops(repeats: int = 5) -> dict[str, float]:

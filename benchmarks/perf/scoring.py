@@ -23,9 +23,16 @@ def score_windows_per_s(detector: LSTMAutoencoderDetector, data: LabelledStream,
 
 def flops_per_window(detector: LSTMAutoencoderDetector) -> int:
     """Matmul FLOPs of one window through ``detector``'s network (see ``perf.flops``)."""
+    model = detector.model
+    decoder_steps = {
+        "reconstruction": (detector.window.length,),
+        "prediction": (model.horizon,),
+        "composite": (detector.window.length, model.horizon),
+    }[model.variant]
     return lstm_autoencoder_flops(
         window=detector.window.length,
         channels=len(detector.channels_),
-        units=detector.model.units,
-        depth=detector.model.depth,
+        units=model.units,
+        depth=model.depth,
+        decoder_steps=decoder_steps,
     )
