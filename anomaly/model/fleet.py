@@ -317,8 +317,10 @@ class _StackedAutoencoder:
             state.weights, gradients, state.first_moments, state.second_moments, strict=True
         ):
             shape = (-1,) + (1,) * (len(weight.shape) - 1)
-            updated = adam_update(weight, gradient, m, v, tf.reshape(rate, shape), tf.reshape(active, shape))
-            weights.append(updated[0])
-            first_moments.append(updated[1])
-            second_moments.append(updated[2])
+            weight, m, v = adam_update(
+                weight, gradient, m, v, tf.reshape(rate, shape), tf.reshape(active, shape)
+            )
+            weights.append(weight)
+            first_moments.append(m)
+            second_moments.append(v)
         return _TrainingState(weights, first_moments, second_moments, steps)

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from anomaly.model.adam import adam_rate, adam_update
-from anomaly.model.network import NetworkOutput, NetworkSpec, network_for
+from anomaly.model.network import NetworkOutput, NetworkSpec, network_for, output_shapes, predict_in_batches
 from anomaly.model.stopping import BranchEarlyStopping
 
 PREDICT_BATCH = 4096
@@ -79,7 +79,7 @@ class FusedAutoencoder:
         self._weight_specs = [tf.TensorSpec(w.shape, tf.float32) for w in self.initial_weights]
         self._window_spec = tf.TensorSpec([None, spec.window_length, spec.n_channels], tf.float32)
         self._target_specs = tuple(
-            tf.TensorSpec([None, *shape], tf.float32) for shape in self._output_shapes()[:-1]
+            tf.TensorSpec([None, *shape], tf.float32) for shape in output_shapes(spec)[:-1]
         )
         # The training state lives in variables that the traced step updates in place: a call then
         # passes only the batch, not some thirty weight and moment tensors (whose binding cost more
@@ -105,19 +105,11 @@ class FusedAutoencoder:
     def predict(self, weights: list[np.ndarray], windows: np.ndarray) -> NetworkOutput:
         """The decoders' outputs and the embeddings of scaled ``windows`` (n, window, channels)."""
         tensors = _tensors(weights)
-        chunks = [
-            self._outputs(tensors, np.asarray(windows[begin : begin + PREDICT_BATCH], dtype=np.float32))
-            for begin in range(0, len(windows), PREDICT_BATCH)
-        ]
-        if chunks:
-            arrays = [np.concatenate([chunk[part] for chunk in chunks]) for part in range(len(chunks[0]))]
-        else:
-            arrays = [np.empty((0, *shape), dtype=np.float32) for shape in self._output_shapes()]
-        variant = self.spec.variant
-        return NetworkOutput(
-            reconstructions=arrays.pop(0) if variant != "prediction" else None,
-            predictions=arrays.pop(0) if variant != "reconstruction" else None,
-            embeddings=arrays.pop(0),
+        return predict_in_batches(
+            self.spec,
+            np.asarray(windows, dtype=np.float32),
+            PREDICT_BATCH,
+            lambda batch: self._outputs(tensors, batch),
         )
 
     def fit(
@@ -273,13 +265,6 @@ class FusedAutoencoder:
 
     def _weights_of(self, weights: list[Any], layer: str) -> list[Any]:
         return weights[self._layers[layer]]
-
-    def _output_shapes(self) -> list[tuple[int, ...]]:
-        spec = self.spec
-        shapes = [(spec.window_length, spec.n_channels)] if spec.variant != "prediction" else []
-        if spec.variant != "reconstruction":
-            shapes.append((spec.horizon, spec.n_channels))
-        return [*shapes, (spec.units,)]
 
 
 def _block_lstm(sequence: Any, kernel: Any, recurrent: Any, bias: Any) -> Any:

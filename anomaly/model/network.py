@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -111,23 +111,42 @@ class Network:
 
     def predict(self, windows: np.ndarray, batch_size: int = 4096) -> NetworkOutput:
         """The decoders' outputs and the embeddings of scaled ``windows`` (n, window, channels)."""
-        spec = self.spec
-        shapes = [(spec.window_length, spec.n_channels)] if spec.variant != "prediction" else []
-        if spec.variant != "reconstruction":
-            shapes.append((spec.horizon, spec.n_channels))
-        shapes.append((spec.units,))
-        batches: list[list[np.ndarray]] = [[np.empty((0, *shape), dtype=np.float32)] for shape in shapes]
-        for begin in range(0, len(windows), batch_size):
-            for collected, output in zip(
-                batches, self.scorer.predict_on_batch(windows[begin : begin + batch_size]), strict=True
-            ):
-                collected.append(np.asarray(output))
-        arrays = [np.concatenate(collected) for collected in batches]
-        return NetworkOutput(
-            reconstructions=arrays.pop(0) if spec.variant != "prediction" else None,
-            predictions=arrays.pop(0) if spec.variant != "reconstruction" else None,
-            embeddings=arrays.pop(0),
-        )
+        return predict_in_batches(self.spec, windows, batch_size, self.scorer.predict_on_batch)
+
+
+def output_shapes(spec: NetworkSpec) -> list[tuple[int, ...]]:
+    """Each window's shapes of the scorer's outputs, in order: the reconstruction (window, channels)
+    unless the variant is 'prediction', the prediction (horizon, channels) unless it is
+    'reconstruction', then the embedding (units,)."""
+    shapes = [(spec.window_length, spec.n_channels)] if spec.variant != "prediction" else []
+    if spec.variant != "reconstruction":
+        shapes.append((spec.horizon, spec.n_channels))
+    return [*shapes, (spec.units,)]
+
+
+def predict_in_batches(
+    spec: NetworkSpec,
+    windows: np.ndarray,
+    batch_size: int,
+    predict_batch: Callable[[np.ndarray], Sequence[Any]],
+) -> NetworkOutput:
+    """``predict_batch`` (a batch of windows -> the scorer's outputs in ``output_shapes`` order) run
+    over ``windows`` in batches of ``batch_size``, gathered into one ``NetworkOutput``: the one way
+    both the Keras scorer and the fused kernel (``anomaly.model.fused``) are applied to many windows."""
+    batches: list[list[np.ndarray]] = [
+        [np.empty((0, *shape), dtype=np.float32)] for shape in output_shapes(spec)
+    ]
+    for begin in range(0, len(windows), batch_size):
+        for collected, output in zip(
+            batches, predict_batch(windows[begin : begin + batch_size]), strict=True
+        ):
+            collected.append(np.asarray(output))
+    arrays = [np.concatenate(collected) for collected in batches]
+    return NetworkOutput(
+        reconstructions=arrays.pop(0) if spec.variant != "prediction" else None,
+        predictions=arrays.pop(0) if spec.variant != "reconstruction" else None,
+        embeddings=arrays.pop(0),
+    )
 
 
 def _decoder(embedding: object, spec: NetworkSpec, steps: int, prefix: str, seeds: Iterator[int]) -> object:
