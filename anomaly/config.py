@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from anomaly.errors import ConfigError
+from anomaly.thresholds import BlockMaximaConfig, ThresholdConfig
 
 DEFAULT_DB_URL = "sqlite:///anomaly.db"
 EXECUTOR_PATTERN = r"^(in-process|processes(:[1-9]\d*)?|dask://[^\s/]+|dask-local:[1-9]\d*)$"
@@ -97,98 +98,6 @@ class ModelConfig(_Section):
     validation_fraction: float = Field(0.2, gt=0, lt=0.9)
     patience: int = Field(3, ge=1, description="epochs without validation improvement before stopping")
     seed: int = 42
-
-
-UnsupervisedThresholdMethod = Literal["block_maxima", "mad", "quantile", "spot", "dynamic"]
-ThresholdMethod = Literal[UnsupervisedThresholdMethod, "label_tuned"]
-
-
-class ThresholdConfig(_Section):
-    """How the anomaly threshold is learnt from the errors of windows the model was fitted on."""
-
-    method: ThresholdMethod = Field(
-        "block_maxima",
-        description="'block_maxima': margin x the block_quantile of the maxima of `blocks` consecutive "
-        "blocks of errors; 'mad': median + k * 1.4826 * MAD; 'quantile': that quantile of the errors; "
-        "'spot': the error exceeded with probability spot_risk under a generalised Pareto tail "
-        "(Siffer et al. 2017); 'dynamic': telemanom's mean + z * std with the z that best separates "
-        "few anomalous sequences (Hundman et al. 2018), events then pruned; 'label_tuned': the "
-        "threshold with the best event-level F1 on the labelled intervals inside the fitted rows",
-    )
-    errors: Literal["fitted", "validation"] = Field(
-        "fitted", description="learn from every window of the fitted rows, or only the held-out tail"
-    )
-    blocks: int = Field(10, ge=2, description="'block_maxima': consecutive blocks the errors are cut into")
-    block_quantile: float = Field(
-        0.75, gt=0, le=1, description="'block_maxima': quantile of the block maxima"
-    )
-    margin: float = Field(1.35, gt=0, description="'block_maxima': factor above that quantile")
-    k: float = Field(6.0, gt=0, description="'mad': threshold = median + k * 1.4826 * MAD")
-    quantile: float = Field(0.995, gt=0, lt=1, description="'quantile': threshold = this quantile")
-    spot_initial_quantile: float = Field(
-        0.98,
-        gt=0,
-        lt=1,
-        description="'spot': quantile of the errors taken as the initial threshold t, whose excesses are "
-        "fitted with a generalised Pareto distribution",
-    )
-    spot_risk: float = Field(
-        1e-4,
-        gt=0,
-        lt=1,
-        description="'spot': probability that a normal window's error exceeds the threshold (the risk q); "
-        "must be below 1 - spot_initial_quantile",
-    )
-    dynamic_z_range: tuple[float, float, float] = Field(
-        (2.0, 10.0, 0.5),
-        description="'dynamic': (start, stop, step) of z; candidates are mean + z * std of the errors, "
-        "stop included; when none qualifies the largest is taken",
-    )
-    dynamic_buffer: int = Field(
-        10,
-        ge=0,
-        description="'dynamic': windows on each side of an error above a candidate that join its "
-        "anomalous sequence (telemanom's error_buffer)",
-    )
-    dynamic_min_decrease: float = Field(
-        0.13,
-        gt=0,
-        lt=1,
-        description="'dynamic': pruning: an event stays anomalous only if its peak error, or a larger "
-        "event's, is at least this fraction above the next smaller peak or the largest normal error",
-    )
-    labels: Path | None = Field(
-        None,
-        description="'label_tuned': labels JSON (stream name -> [[start, end], ...]); the intervals "
-        "inside the fitted rows calibrate the threshold",
-    )
-    label_fallback: UnsupervisedThresholdMethod = Field(
-        "block_maxima",
-        description="'label_tuned': the method used when the fitted rows hold no labelled interval",
-    )
-    label_candidates: int = Field(
-        200,
-        ge=2,
-        description="'label_tuned': candidate thresholds, quantiles of the errors from the median up",
-    )
-
-    @field_validator("dynamic_z_range")
-    @classmethod
-    def _z_range(cls, value: tuple[float, float, float]) -> tuple[float, float, float]:
-        start, stop, step = value
-        if not (0 < start <= stop and step > 0):
-            raise ValueError("must be [start, stop, step] with 0 < start <= stop and step > 0")
-        return value
-
-    @model_validator(mode="after")
-    def _consistent(self) -> ThresholdConfig:
-        if self.spot_risk >= 1 - self.spot_initial_quantile:
-            raise ValueError(
-                "spot_risk must be below 1 - spot_initial_quantile (the share of errors in the tail)"
-            )
-        if self.method == "label_tuned" and self.labels is None:
-            raise ValueError("method 'label_tuned' needs 'labels', the path of a labels JSON file")
-        return self
 
 
 class ScoringConfig(_Section):
@@ -297,11 +206,21 @@ class PipelineConfig(_Section):
     """The whole configuration of a pipeline."""
 
     name: str = "pipeline"
+    detector: str = Field(
+        "lstm_autoencoder",
+        description="which detector each stream gets, by registered name: 'lstm_autoencoder' (the "
+        "article's model, configured by [model] and [scoring]) or 'rolling_zscore' (the statistical "
+        "baseline); see anomaly/detectors/registry.py",
+    )
     source: SourceConfig
     preparation: PreparationConfig = PreparationConfig()
     window: WindowConfig = WindowConfig()
     model: ModelConfig = ModelConfig()
-    threshold: ThresholdConfig = ThresholdConfig()
+    threshold: ThresholdConfig = Field(
+        default_factory=BlockMaximaConfig,
+        description="how the anomaly threshold is learnt from window errors: one method of "
+        "anomaly.thresholds, chosen by `method` ('block_maxima' when absent), with its own parameters",
+    )
     scoring: ScoringConfig = ScoringConfig()
     embeddings: EmbeddingConfig = EmbeddingConfig()
     retrain: RetrainConfig = RetrainConfig()
@@ -312,6 +231,15 @@ class PipelineConfig(_Section):
         "or 'dask-local:N' (see pipelines/executors.py)",
         pattern=EXECUTOR_PATTERN,
     )
+
+    @field_validator("detector")
+    @classmethod
+    def _registered_detector(cls, value: str) -> str:
+        from anomaly.detectors.registry import detector_names
+
+        if value not in detector_names():
+            raise ValueError(f"unknown detector {value!r}; choose one of {', '.join(detector_names())}")
+        return value
 
     def with_overrides(
         self, *, data: Path | None = None, db: str | None = None, models: Path | None = None

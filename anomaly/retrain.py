@@ -2,31 +2,43 @@
 
 - ``retrain_reason`` says why the active model should be replaced (none yet, policy, age, new rows,
   drifted errors), or ``None`` to keep it; the reason is a sentence for the log.
-- ``drift_sample`` picks the errors of a run's unflagged windows, which the drift test compares with
-  the errors the model had on held-out data when it was trained.
+- ``drift_sample`` picks the errors of the windows a run decided were normal (``anomaly.decisions``),
+  which the drift test compares with the errors the model had on held-out data when it was trained.
 - ``rows_in_spans`` turns stored anomaly spans (confirmed by an analyst) into the row mask that
-  ``LSTMAutoencoderDetector.fit(exclude_rows=...)`` keeps out of training.
+  ``Detector.fit(exclude_rows=...)`` keeps out of training.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
 from anomaly.config import RetrainConfig
 from anomaly.data.types import PreparedStream
-from anomaly.storage.repository import ActiveModelInfo
+from anomaly.results import StreamAnalysis
 
-if TYPE_CHECKING:
-    from anomaly.detection import StreamAnalysis
+
+class ActiveModel(Protocol):
+    """What retraining decisions need to know of a stream's active model version (the pipeline passes
+    what storage read): when it was trained (UTC), the last timestamp of its training data, and the
+    quantiles of its normal held-out window errors (empty for models recorded before they were kept)."""
+
+    @property
+    def created_at(self) -> datetime: ...
+
+    @property
+    def trained_to(self) -> datetime: ...
+
+    @property
+    def reference_errors(self) -> Sequence[float]: ...
 
 
 def retrain_reason(
-    active_model: ActiveModelInfo | None,
+    active_model: ActiveModel | None,
     stream: PreparedStream,
     recent_window_errors: np.ndarray | None,
     config: RetrainConfig,
@@ -60,15 +72,14 @@ def retrain_reason(
 
 
 def drift_sample(analysis: StreamAnalysis) -> np.ndarray:
-    """Errors (n,) of the windows scored in this run that were not flagged, for the drift test.
+    """Errors (n,) of the windows scored in this run that belong to no event, for the drift test.
 
-    Flagged windows are left out so that a real anomaly does not make the model look drifted and
+    Windows of events are left out so that a real anomaly does not make the model look drifted and
     get trained into the next version. The other side of that choice: a change so large that nearly
     every window is flagged leaves too few windows to test, and is reported as anomalies for an
     analyst to judge instead (dismissing them keeps them in the next training data).
     """
-    errors = analysis.window_scores.window_errors
-    return errors[errors <= analysis.threshold]
+    return analysis.window_scores.window_errors[~analysis.flagged_windows]
 
 
 def rows_in_spans(index: pd.DatetimeIndex, spans: Iterable[tuple[datetime, datetime]]) -> np.ndarray:

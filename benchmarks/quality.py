@@ -23,9 +23,6 @@ from typing import Any
 
 from anomaly.config import PipelineConfig, config_from_dict
 from anomaly.evaluation import EvaluationReport, evaluate
-from anomaly.evaluation.baseline import rolling_z_scorer
-from anomaly.evaluation.protocols import ScorerFactory
-from anomaly.evaluation.scorers import lstm_scorer
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / ".bench" / "quality"
@@ -34,12 +31,11 @@ PROTOCOLS = ("streaming", "offline")
 
 @dataclass(frozen=True)
 class Candidate:
-    """A detector configuration in the comparison: config sections over the defaults, and the scorer."""
+    """A detector configuration in the comparison: top-level keys and sections over the defaults."""
 
     name: str
     description: str
-    sections: dict[str, dict[str, Any]] = field(default_factory=dict)
-    scorer: ScorerFactory = lstm_scorer
+    sections: dict[str, Any] = field(default_factory=dict)
 
     def config(self, data: Path) -> PipelineConfig:
         """The full configuration this candidate runs with on ``data``."""
@@ -56,13 +52,19 @@ block-maxima threshold at margin 1.2 and no smoothing; each candidate changes on
 
 
 def _small(**sections: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """``SMALL`` with ``sections`` merged in, section by section."""
-    return {key: {**SMALL.get(key, {}), **sections.get(key, {})} for key in SMALL.keys() | sections.keys()}
+    """``SMALL`` with ``sections`` merged in, section by section; a threshold section naming its
+    ``method`` replaces SMALL's, whose margin is a parameter of block-maxima only."""
+    merged = {key: {**SMALL.get(key, {}), **sections.get(key, {})} for key in SMALL.keys() | sections.keys()}
+    if "method" in sections.get("threshold", {}):
+        merged["threshold"] = sections["threshold"]
+    return merged
 
 
 CANDIDATES: tuple[Candidate, ...] = (
     Candidate(
-        "baseline", "rolling z-score of each value against the window before it", scorer=rolling_z_scorer
+        "baseline",
+        "rolling z-score of each window's last value against the rows before it",
+        {"detector": "rolling_zscore"},
     ),
     Candidate(
         "lstm-default",
@@ -182,7 +184,6 @@ def run(candidate: Candidate, protocol: str, data: Path) -> EvaluationReport:
         data / "labels.json",
         protocol,
         candidate.config(data / "data"),
-        scorer=candidate.scorer,
     )
     _result_path(protocol, candidate.name, "json").parent.mkdir(parents=True, exist_ok=True)
     _result_path(protocol, candidate.name, "json").write_text(report.to_json(), encoding="utf-8")

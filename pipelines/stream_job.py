@@ -28,8 +28,8 @@ from anomaly.storage.writer import NewModel, WrittenCounts, write_stream_results
 from pipelines.artifacts import artifact_dir
 
 if TYPE_CHECKING:
-    from anomaly.detection import StreamAnalysis
-    from anomaly.model.detector import LSTMAutoencoderDetector
+    from anomaly.detectors import Detector
+    from anomaly.results import StreamAnalysis
 
 log = logging.getLogger("anomaly")
 
@@ -68,7 +68,7 @@ def compute_stream(
 ) -> StreamComputation:
     """The database-free part of a stream's job, run by an executor's worker: prepare the rows,
     train a model where needed (saving its artifact) or load the active one, and analyse new rows."""
-    from anomaly.model.detector import LSTMAutoencoderDetector
+    from anomaly.detectors import detector_for, load_detector
     from anomaly.retrain import drift_sample, retrain_reason, rows_in_spans
 
     stream = prepare_stream(raw, config.preparation, window_length=config.window.length)
@@ -85,7 +85,7 @@ def compute_stream(
             raise ModelError(
                 f"stream {stream.name!r} has no trained model yet: run 'anomaly train' or 'anomaly run'"
             )
-        detector = LSTMAutoencoderDetector.load(Path(state.active_model.artifact))
+        detector = load_detector(Path(state.active_model.artifact))
         analysis = _analyse(detector, stream, first_row, config)
         if command is Command.RUN and config.retrain.drift:
             reason = retrain_reason(state.active_model, stream, drift_sample(analysis), config.retrain, now)
@@ -94,18 +94,19 @@ def compute_stream(
     if reason is not None:
         log.info("%s: training a new model version: %s", stream.name, reason)
         started = time.perf_counter()
-        detector = LSTMAutoencoderDetector.from_config(config).fit(
-            stream, exclude_rows=rows_in_spans(stream.values.index, state.confirmed_spans)
+        detector = detector_for(config).fit(
+            stream,
+            exclude_rows=rows_in_spans(stream.values.index, state.confirmed_spans),
+            labels=_labels_of(stream, config),
         )
         train_seconds = time.perf_counter() - started
         new_model = _save_new_model(detector, stream, state, config)
         log.info(
-            "%s: trained model v%d in %.1f s (%d epochs, threshold %.4g)",
+            "%s: trained model v%d in %.1f s (%s)",
             stream.name,
             new_model.version,
             train_seconds,
-            detector.epochs_trained_,
-            detector.threshold_,
+            detector.training_summary(),
         )
         if command is not Command.TRAIN:
             # The new rows are scored by the version that is active from now on.
@@ -150,10 +151,10 @@ def write_stream(
 
 
 def _analyse(
-    detector: LSTMAutoencoderDetector, stream: PreparedStream, first_row: int, config: PipelineConfig
+    detector: Detector, stream: PreparedStream, first_row: int, config: PipelineConfig
 ) -> StreamAnalysis:
     """Score ``stream`` from ``first_row`` on and derive its events and kept windows."""
-    from anomaly.detection import analyse_stream
+    from anomaly.analysis import analyse_stream
 
     return analyse_stream(
         detector, stream, first_row=first_row, normal_sample_every=config.embeddings.normal_sample_every
@@ -167,8 +168,19 @@ def _first_unscored_row(stream: PreparedStream, state: StreamState) -> int:
     return int(np.searchsorted(stream.values.index, state.last_scored_ts, side="right"))
 
 
+def _labels_of(stream: PreparedStream, config: PipelineConfig) -> list | None:
+    """The labelled intervals of ``stream`` when its threshold is tuned on labels, read here at the edge
+    so that no detector reads files while fitting."""
+    labels_file = getattr(config.threshold, "labels", None)
+    if labels_file is None:
+        return None
+    from anomaly.data.labels import load_labels
+
+    return load_labels(labels_file).get(stream.name, [])
+
+
 def _save_new_model(
-    detector: LSTMAutoencoderDetector, stream: PreparedStream, state: StreamState, config: PipelineConfig
+    detector: Detector, stream: PreparedStream, state: StreamState, config: PipelineConfig
 ) -> NewModel:
     version = state.latest_version + 1
     directory = artifact_dir(config.storage.models, stream.name, version)

@@ -20,6 +20,8 @@ from anomaly.config import PipelineConfig, config_from_dict
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
+    from anomaly.data.types import PreparedStream
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -35,6 +37,17 @@ def sensor_frame(
     return pd.DataFrame(
         {"timestamp": timestamps.strftime("%Y-%m-%dT%H:%M:%SZ"), "stream": name, "value": values}
     )
+
+
+def prepared_stream(frame: pd.DataFrame, window: int = 16) -> PreparedStream:
+    """``frame`` (the layout ``sensor_frame`` makes) as a prepared stream, ready for a detector."""
+    from anomaly.config import PreparationConfig
+    from anomaly.data import prepare_stream
+    from anomaly.data.types import RawStream
+
+    frame = frame.drop(columns="stream").assign(timestamp=lambda f: pd.to_datetime(f.timestamp, utc=True))
+    raw = RawStream(name="s", frame=frame, rows=np.arange(2, len(frame) + 2), origin="test")
+    return prepare_stream(raw, PreparationConfig(), window_length=window)
 
 
 def write_long_csv(path: Path, frames: list[pd.DataFrame]) -> Path:

@@ -27,6 +27,13 @@ def test_touching_windows_merge_and_distant_ones_do_not():
     assert [(e.first_row, e.last_row) for e in events] == [(0, 5), (10, 12)]
 
 
+def test_windows_fewer_than_a_window_apart_are_one_event():
+    # windows at 0 (rows 0-2) and 5 (rows 5-7): two quiet rows, fewer than a window, so one event;
+    # the window at 11 follows three quiet rows after row 7 and starts a new one
+    events = _merge([0, 5, 11], [2, 2, 2])
+    assert [(e.first_row, e.last_row) for e in events] == [(0, 7), (11, 13)]
+
+
 def test_events_never_join_across_a_gap():
     segment = [0] * 5 + [1] * 5
     events = _merge([1, 2, 5], [2, 2, 2], segment=segment, n_rows=10)

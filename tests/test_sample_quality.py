@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from anomaly.labels import load_labels
-from anomaly.metrics import event_scores
+from anomaly.data.labels import load_labels
+from anomaly.evaluation.metrics import event_scores
 from anomaly.storage.database import open_engine
 from anomaly.storage.schema import Anomaly, Run, Stream
 from tests.conftest import ROOT

@@ -1,10 +1,10 @@
 """Detection quality on labelled data (``anomaly evaluate``).
 
-- ``nab``: the Numenta Anomaly Benchmark score (profiles, probation, optimised threshold);
-  ``anomaly.metrics`` holds the event-level precision/recall/F1 and the point-wise PR-AUC.
-- ``scorers``: what a protocol needs from a detector (``RowScorer``), and the LSTM autoencoder behind it.
+- ``nab``: the Numenta Anomaly Benchmark score (profiles, probation, optimised threshold).
+- ``metrics``: event-level precision/recall/F1 (no point adjustment) and the point-wise PR-AUC.
 - ``protocols``: ``offline`` (fit on the whole series) and ``streaming`` (NAB's rules, no look-ahead),
-  giving each input row a ranking score in [0, 1] and the detector's decision.
+  giving each input row a ranking score in [0, 1] and the alarms of the pipeline's own decision path,
+  for any registered detector.
 - ``runner``: ``evaluate`` over a directory of CSV files, writing the per-row output and the report.
 - ``report``: the per-file and total metrics as a text table or JSON.
 - ``command``: the ``anomaly evaluate`` subcommand.
@@ -27,8 +27,9 @@ _EXPORTS = {
     "EvaluationReport": "report",
     "FileReport": "report",
     "evaluate": "runner",
-    "LSTMRowScorer": "scorers",
-    "RowScorer": "scorers",
+    "EventScores": "metrics",
+    "event_scores": "metrics",
+    "pr_auc": "metrics",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -1,4 +1,4 @@
-"""The two evaluation protocols: per input row, a ranking score in [0, 1] and the detector's decision.
+"""The two evaluation protocols: per input row, a ranking score in [0, 1] and the detector's own alarms.
 
 - ``offline``: fit on the whole series (no labels), then score every row.
 - ``streaming`` (NAB's rules): fit on the first 15% of rows, then score the rest chunk by chunk as
@@ -8,14 +8,16 @@
   from the rows up to its end only and rows are scored by the window ending at them, so a row's score
   depends on no later row (apart from rows sharing its grid step when irregular data is resampled).
 
-Results are aligned to the rows of the ``RawStream`` (input order); rows preparation could not place
-(dropped gaps, short segments, the streaming probation) get score 0 and no alarm.
+Alarms are decided by the pipeline's own path (``anomaly.decisions.decide``: merged events, the
+threshold method's pruning), one alarm per event: offline at the event's first row, as the pipeline
+stores it; streaming at the end of its first flagged window, when a detector seeing rows as they come
+can know of it. Results are aligned to the rows of the ``RawStream`` (input order); rows preparation
+could not place (dropped gaps, short segments, the streaming probation) get score 0 and no alarm.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -24,72 +26,52 @@ import pandas as pd
 
 from anomaly.config import PipelineConfig, PreparationConfig
 from anomaly.data import PreparedStream, RawStream, prepare_stream
-from anomaly.evaluation.nab import PROBATION_FRACTION, rising_edges
-from anomaly.evaluation.scorers import RowScorer
+from anomaly.decisions import decide
+from anomaly.detectors import detector_for
+from anomaly.evaluation.nab import PROBATION_FRACTION
 
 EvaluationProtocol = Literal["offline", "streaming"]
 RETRAIN_GROWTH = 2.0
-ScorerFactory = Callable[[PipelineConfig], RowScorer]
 
 
 @dataclass(frozen=True)
 class RowResults:
     """Per input row (n_rows,): ``anomaly_score`` in [0, 1], monotone in the error and 0.5 at the
-    threshold (``error / (error + threshold)``), and ``is_anomaly``, the detector's own decision: an
-    alarm on the row where the error rises above the threshold after a window's length of rows below
-    it (see ``alarm_onsets``)."""
+    threshold (``error / (error + threshold)``), and ``is_anomaly``, the detector's own alarms: one per
+    decided event (see the module)."""
 
     anomaly_score: np.ndarray
     is_anomaly: np.ndarray
-
-
-def alarm_onsets(above: np.ndarray, timestamps: pd.Series, quiet_rows: int = 1) -> np.ndarray:
-    """Alarms (n_rows,) bool: the rows, in time order, where ``above`` turns True after at least
-    ``quiet_rows`` rows that were not.
-
-    A detector raises one alarm when its error crosses the threshold, as a pager would, not one per row
-    while the error stays high: NAB charges every alarmed row outside a labelled window as a false
-    positive, and an operator reads a run of flagged rows as one event. With ``quiet_rows`` the window
-    length, errors that dip under the threshold and come back within a window raise no new alarm, as
-    the pipeline merges overlapping flagged windows into one event. The rule is causal: a row's alarm
-    depends on its own decision and the ones before it. ``above`` and ``timestamps`` are in input order.
-    """
-    order = np.argsort(_nanoseconds(timestamps), kind="stable")
-    onsets = np.zeros(len(order), dtype=bool)
-    onsets[order] = rising_edges(np.asarray(above, dtype=bool)[order], quiet_rows)
-    return onsets
 
 
 def score_rows(
     raw: RawStream,
     protocol: EvaluationProtocol,
     config: PipelineConfig,
-    scorer: ScorerFactory,
     *,
     retrain_growth: float = RETRAIN_GROWTH,
 ) -> RowResults:
-    """Run ``protocol`` on one stream; in streaming, retrain once the rows seen have grown by
-    ``retrain_growth`` times since the last fit."""
+    """Run ``protocol`` on one stream with ``config``'s detector; in streaming, retrain once the rows
+    seen have grown by ``retrain_growth`` times since the last fit."""
     if protocol == "offline":
-        results = _offline(raw, config, scorer)
-    else:
-        results = _streaming(raw, config, scorer, retrain_growth)
-    alarms = alarm_onsets(results.is_anomaly, raw.frame["timestamp"], config.window.length)
-    return RowResults(results.anomaly_score, alarms)
+        return _offline(raw, config)
+    return _streaming(raw, config, retrain_growth)
 
 
-def _offline(raw: RawStream, config: PipelineConfig, scorer: ScorerFactory) -> RowResults:
+def _offline(raw: RawStream, config: PipelineConfig) -> RowResults:
     prepared = prepare_stream(raw, config.preparation, window_length=config.window.length)
-    fitted = scorer(config).fit(prepared)
-    errors = fitted.row_errors(prepared, first_row=0, causal=False)
+    detector = detector_for(config).fit(prepared)
+    decisions = decide(detector, prepared, detector.score_samples(prepared))
     results = _empty(len(raw.frame))
-    _fill(results, _input_rows(raw, prepared), errors, fitted.threshold_, np.ones(len(raw.frame), bool))
+    everything = np.ones(len(raw.frame), dtype=bool)
+    rows = _input_rows(raw, prepared)
+    _fill(results, rows, decisions.row_errors, detector.threshold_, everything)
+    _alarm(results, raw, rows, decisions.alarm_rows(causal=False), everything)
     return results
 
 
-def _streaming(
-    raw: RawStream, config: PipelineConfig, scorer: ScorerFactory, retrain_growth: float
-) -> RowResults:
+def _streaming(raw: RawStream, config: PipelineConfig, retrain_growth: float) -> RowResults:
+    length = config.window.length
     timestamps = _nanoseconds(raw.frame["timestamp"])
     ordered = np.sort(timestamps)
     n_rows = len(ordered)
@@ -104,13 +86,17 @@ def _streaming(
         chunk = (timestamps > seen_until) & (timestamps <= chunk_end)
         if not chunk.any():
             continue
-        prepared = prepare_stream(
-            _rows_until(raw, chunk_end), preparation, window_length=config.window.length
-        )
+        prepared = prepare_stream(_rows_until(raw, chunk_end), preparation, window_length=length)
         first_row = int(np.searchsorted(prepared.values.index.asi8, seen_until, side="right"))
-        fitted = scorer(config).fit(_head(prepared, first_row))
-        errors = fitted.row_errors(prepared, first_row=first_row, causal=True)
-        _fill(results, _input_rows(raw, prepared), errors, fitted.threshold_, chunk)
+        detector = detector_for(config).fit(_head(prepared, first_row))
+        scores = detector.score_samples(prepared, first_row=first_row)
+        decisions = decide(detector, prepared, scores, first_row=first_row)
+        # Causal: each row is ranked by the window that ends at it.
+        errors = np.full(len(prepared.values), np.nan)
+        errors[scores.starts + length - 1] = scores.window_errors
+        rows = _input_rows(raw, prepared)
+        _fill(results, rows, errors, detector.threshold_, chunk)
+        _alarm(results, raw, rows, decisions.alarm_rows(causal=True), chunk)
     return results
 
 
@@ -154,11 +140,20 @@ def _empty(n_rows: int) -> RowResults:
 def _fill(
     results: RowResults, rows: np.ndarray, errors: np.ndarray, threshold: float, which: np.ndarray
 ) -> None:
-    """Write the scores of the input rows selected by ``which`` from per-prepared-row ``errors``, and in
-    ``is_anomaly`` whether each is above the threshold (``score_rows`` turns that into alarm onsets)."""
+    """Write the ranking scores of the input rows selected by ``which`` from per-prepared-row ``errors``."""
     error = np.where(rows >= 0, errors[np.maximum(rows, 0)], np.nan)
     scored = which & np.isfinite(error)
     with np.errstate(divide="ignore", invalid="ignore"):
         ranking = np.where(error > 0, error / (error + threshold), 0.0)
     results.anomaly_score[scored] = ranking[scored]
-    results.is_anomaly[scored] = error[scored] > threshold
+
+
+def _alarm(
+    results: RowResults, raw: RawStream, rows: np.ndarray, alarm_rows: np.ndarray, which: np.ndarray
+) -> None:
+    """Mark the alarms at prepared ``alarm_rows`` on the first input row (in time order) that each holds,
+    among the input rows selected by ``which``."""
+    candidates = np.flatnonzero(which & np.isin(rows, alarm_rows))
+    in_time_order = candidates[np.argsort(_nanoseconds(raw.frame["timestamp"])[candidates], kind="stable")]
+    _, first = np.unique(rows[in_time_order], return_index=True)
+    results.is_anomaly[in_time_order[first]] = True

@@ -11,8 +11,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from anomaly.evaluation.metrics import EventScores
 from anomaly.evaluation.nab import NabScore, OptimisedScore
-from anomaly.metrics import EventScores
 
 
 @dataclass(frozen=True)

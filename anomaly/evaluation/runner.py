@@ -18,7 +18,9 @@ import pandas as pd
 
 from anomaly.config import PipelineConfig
 from anomaly.data import RawStream, load_source
+from anomaly.data.labels import load_labels
 from anomaly.errors import AnomalyError
+from anomaly.evaluation.metrics import Interval, alarm_intervals, event_scores, pr_auc
 from anomaly.evaluation.nab import (
     PROFILES,
     NabRows,
@@ -27,17 +29,8 @@ from anomaly.evaluation.nab import (
     nab_rows,
     nab_score,
 )
-from anomaly.evaluation.protocols import (
-    RETRAIN_GROWTH,
-    EvaluationProtocol,
-    RowResults,
-    ScorerFactory,
-    score_rows,
-)
+from anomaly.evaluation.protocols import RETRAIN_GROWTH, EvaluationProtocol, RowResults, score_rows
 from anomaly.evaluation.report import EvaluationReport, FileReport
-from anomaly.evaluation.scorers import lstm_scorer
-from anomaly.labels import load_labels
-from anomaly.metrics import Interval, alarm_intervals, event_scores, pr_auc
 
 log = logging.getLogger(__name__)
 
@@ -60,21 +53,21 @@ def evaluate(
     config: PipelineConfig,
     out: Path | None = None,
     *,
-    scorer: ScorerFactory = lstm_scorer,
     retrain_growth: float = RETRAIN_GROWTH,
 ) -> EvaluationReport:
-    """Score every stream under ``data`` with ``config``'s model settings and report the metrics.
+    """Score every stream under ``data`` with ``config``'s detector and report the metrics.
 
     With ``out``, write ``out/<stream name>`` per stream: the input rows in input order with
-    ``anomaly_score``, ``is_anomaly`` and ``label``. ``scorer`` swaps the detector (e.g. a baseline);
-    ``retrain_growth`` is how much the rows seen grow between two fits in the streaming protocol.
+    ``anomaly_score``, ``is_anomaly`` and ``label``. ``config.detector`` chooses the detector
+    (e.g. the ``rolling_zscore`` baseline); ``retrain_growth`` is how much the rows seen grow between
+    two fits in the streaming protocol.
     """
     started = time.perf_counter()
     windows = load_labels(labels)
     source = load_source(config.with_overrides(data=data).source)
     failures = {name: str(error) for name, error in source.failures.items()}
     scored = [
-        _evaluate_stream(raw, windows.get(raw.name, []), protocol, config, scorer, retrain_growth, out)
+        _evaluate_stream(raw, windows.get(raw.name, []), protocol, config, retrain_growth, out)
         for raw in source.streams
     ]
     names = {item.report.name for item in scored}
@@ -112,14 +105,13 @@ def _evaluate_stream(
     windows: list[Interval],
     protocol: EvaluationProtocol,
     config: PipelineConfig,
-    scorer: ScorerFactory,
     retrain_growth: float,
     out: Path | None,
 ) -> _Scored:
     started = time.perf_counter()
     error = None
     try:
-        results = score_rows(raw, protocol, config, scorer, retrain_growth=retrain_growth)
+        results = score_rows(raw, protocol, config, retrain_growth=retrain_growth)
     except AnomalyError as exc:
         log.warning("%s could not be scored: %s", raw.name, exc)
         error = str(exc)

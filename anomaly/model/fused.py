@@ -20,28 +20,17 @@ to the batch size and masked out of the loss, so it needs no trace of its own.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 import numpy as np
 
 from anomaly.model.adam import adam_rate, adam_update
+from anomaly.model.fit_result import FitResult
 from anomaly.model.network import NetworkOutput, NetworkSpec, network_for, output_shapes, predict_in_batches
 from anomaly.model.stopping import BranchEarlyStopping
 
 PREDICT_BATCH = 4096
-
-
-@dataclass(frozen=True)
-class FusedFit:
-    """One training run's result: ``weights`` in ``Network.autoencoder.get_weights()`` order (the
-    best epoch's), the best validation loss (mean squared error in scaled units, both decoders'
-    summed for a composite model) and the epochs trained before stopping."""
-
-    weights: list[np.ndarray]
-    val_loss: float
-    epochs_trained: int
 
 
 def fused_supported(spec: NetworkSpec) -> bool:
@@ -123,7 +112,7 @@ class FusedAutoencoder:
         batch_size: int,
         patience: int,
         seed: int,
-    ) -> FusedFit:
+    ) -> FitResult:
         """Adam from the network's seeded initial weights, as ``keras.Model.fit`` with
         ``EarlyStopping(patience, restore_best_weights=True)`` trains it.
 
@@ -150,7 +139,7 @@ class FusedAutoencoder:
                 stopping.update(epoch, np.array([0]), np.array([val_loss]), weights)
                 if not stopping.active[0]:
                     break
-        return FusedFit(
+        return FitResult(
             weights=[best[0] for best in stopping.best_weights],
             val_loss=float(stopping.best[0]),
             epochs_trained=int(stopping.epochs[0]),

@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import Connection, insert, select, update
 
 from anomaly.data.types import PreparedStream
-from anomaly.detection import StreamAnalysis
+from anomaly.results import StreamAnalysis
 from anomaly.storage.schema import Anomaly, Model, Stream, Window
 from anomaly.storage.score_rows import ScoreRows, insert_scores
 
@@ -189,7 +189,7 @@ def _insert_windows(
     kept = analysis.kept
     if len(kept.starts) == 0:
         return 0
-    length = kept.reconstructions.shape[1]
+    length = kept.window_length
     start_ts = timestamps[kept.starts].to_pydatetime()
     end_ts = timestamps[kept.starts + length - 1].to_pydatetime()
     parameters = [
@@ -206,7 +206,9 @@ def _insert_windows(
             "cluster": int(kept.clusters[i]),
             "x": float(kept.xy[i, 0]),
             "y": float(kept.xy[i, 1]),
-            "reconstruction": np.round(kept.reconstructions[i], 6).tolist(),
+            "reconstruction": (
+                None if kept.reconstructions is None else np.round(kept.reconstructions[i], 6).tolist()
+            ),
         }
         for i in range(len(kept.starts))
     ]

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from anomaly.data.labels import LabelWindows
 from anomaly.data.types import PreparedStream
-from anomaly.labels import LabelWindows
-from anomaly.metrics import alarm_intervals, event_scores
+from anomaly.evaluation.metrics import alarm_intervals, event_scores
 
 
 def event_f1(

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from anomaly.config import PipelineConfig
-from anomaly.model.detector import LSTMAutoencoderDetector
-from anomaly.model.fleet import fit_detectors
+from anomaly.detectors.lstm_autoencoder import LSTMAutoencoderDetector
+from perf.fleet import fit_detectors
 from perf.streams import synthetic_stream
 
 

@@ -48,7 +48,7 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=int, required=True)
     args = parser.parse_args()
     from anomaly.config import config_from_dict
-    from anomaly.model.detector import LSTMAutoencoderDetector
+    from anomaly.detectors.lstm_autoencoder import LSTMAutoencoderDetector
     from perf.streams import synthetic_stream
 
     config = config_from_dict(TINY_CONFIG)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from anomaly.model.detector import LSTMAutoencoderDetector
+from anomaly.detectors.lstm_autoencoder import LSTMAutoencoderDetector
 from perf.flops import lstm_autoencoder_flops
 from perf.streams import LabelledStream
 
@@ -12,11 +12,11 @@ from perf.streams import LabelledStream
 def score_windows_per_s(detector: LSTMAutoencoderDetector, data: LabelledStream, repeats: int = 3) -> float:
     """Best-of-``repeats`` stride-1 windows per second of ``detector.score`` over the whole stream
     (scaling, windowing, the network and the errors: what a scheduled run pays per window)."""
-    detector.score(data.stream)
+    detector.score_samples(data.stream)
     best = float("inf")
     for _ in range(repeats):
         started = time.perf_counter()
-        scores = detector.score(data.stream)
+        scores = detector.score_samples(data.stream)
         best = min(best, time.perf_counter() - started)
     return len(scores.starts) / best
 

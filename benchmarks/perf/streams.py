@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from anomaly.data.labels import LabelWindows
 from anomaly.data.types import PreparationReport, PreparedStream
-from anomaly.labels import LabelWindows
 
 STEP = pd.Timedelta("5min")
 START = pd.Timestamp("2026-01-01", tz="UTC")

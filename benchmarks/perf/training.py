@@ -2,7 +2,8 @@
 
 Both are timed from nothing to their final model (ours includes its threshold and embedding
 space, the reference only its ``fit``), and both flag with the same rule (``perf.flags``): our
-detector with its learnt threshold, the reference with ``learn_threshold`` on its own window errors.
+detector with its learnt threshold, the reference with the default threshold method fitted on its own
+window errors.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from anomaly.config import PipelineConfig, ThresholdConfig
-from anomaly.model.detector import LSTMAutoencoderDetector
-from anomaly.thresholds import learn_threshold
+from anomaly.config import PipelineConfig
+from anomaly.detectors.lstm_autoencoder import LSTMAutoencoderDetector
+from anomaly.thresholds import threshold_config, threshold_for
 from anomaly.windowing import gather_windows, window_starts
 from perf import reference
 from perf.flags import event_f1
@@ -36,7 +37,7 @@ def train_reference(data: LabelledStream, *, epochs: int, seed: int = 42) -> Tra
     windows = gather_windows(scaled, starts, reference.WINDOW)
     model, seconds = reference.train(windows, epochs=epochs, seed=seed)
     errors = reference.window_errors(model, windows)
-    threshold = learn_threshold(errors, ThresholdConfig())
+    threshold = threshold_for(threshold_config()).fit(errors).threshold_
     return TrainResult(seconds, event_f1(stream, data.labels, starts, errors, threshold, reference.WINDOW))
 
 
@@ -45,7 +46,7 @@ def train_ours(data: LabelledStream, config: PipelineConfig) -> tuple[TrainResul
     started = time.perf_counter()
     detector = LSTMAutoencoderDetector.from_config(config).fit(data.stream)
     seconds = time.perf_counter() - started
-    scores = detector.score(data.stream)
+    scores = detector.score_samples(data.stream)
     f1 = event_f1(
         data.stream,
         data.labels,

@@ -1,0 +1,88 @@
+"""The one decision path: a stream's window errors to its anomaly events and alarms.
+
+The pipeline (``anomaly run``), the evaluation protocols (``anomaly evaluate``) and the drift check all
+decide through ``decide``, so what a user is told, what is measured and what retraining sees are the
+same decisions: windows above the detector's threshold, merged into events where they overlap or touch
+within a segment, then passed through the threshold method's own step on events (telemanom's pruning
+for the dynamic threshold), against the largest normal error known.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from anomaly.data.types import PreparedStream
+from anomaly.events import merge_flagged_windows
+from anomaly.results import Event, WindowScores
+from anomaly.windowing import max_over_covering_windows, mean_over_covering_windows
+
+if TYPE_CHECKING:
+    from anomaly.detectors.base import Detector
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """What was decided about the scored windows of one stream (rows from ``first_row`` on).
+
+    ``events`` are the anomaly events that survived the threshold method's step; ``flagged_windows``
+    (n_windows,) marks the windows belonging to them; ``row_errors`` (n_rows,) is each row's largest
+    covering window error (NaN before ``first_row`` and where no window covers it) and ``step_errors``
+    (n_rows,) the mean per-step error there. ``window_length`` is the detector's.
+    """
+
+    events: list[Event]
+    flagged_windows: np.ndarray
+    row_errors: np.ndarray
+    step_errors: np.ndarray
+    window_starts: np.ndarray
+    window_length: int
+
+    def alarm_rows(self, *, causal: bool) -> np.ndarray:
+        """The row at which each event raises its one alarm (sorted): its first row, or with ``causal``
+        the last row of its first flagged window, the earliest row at which a detector that sees rows
+        as they arrive can know of it."""
+        if causal:
+            rows = [
+                self.window_starts[event.window_positions[0]] + self.window_length - 1
+                for event in self.events
+            ]
+        else:
+            rows = [event.first_row for event in self.events]
+        return np.array(rows, dtype=int)
+
+
+def decide(
+    detector: Detector, stream: PreparedStream, scores: WindowScores, *, first_row: int = 0
+) -> Decisions:
+    """Events and per-row errors of ``scores`` (``detector.score_samples(stream, first_row=...)``)."""
+    length = detector.window.length
+    threshold = detector.threshold_
+    n_rows = len(stream.values)
+    row_errors = max_over_covering_windows(scores.window_errors, scores.starts, length, n_rows)
+    row_errors[:first_row] = np.nan
+    step_errors = mean_over_covering_windows(scores.step_errors, scores.starts, n_rows)
+    candidates = merge_flagged_windows(
+        scores.starts, scores.window_errors, threshold, length, stream.segment, step_errors
+    )
+    events = candidates
+    if candidates:
+        unflagged_max = float(scores.window_errors[scores.window_errors <= threshold].max(initial=0.0))
+        keep = detector.threshold_method_.keep_events(
+            np.array([event.peak_error for event in candidates]),
+            max(detector.max_normal_error_, unflagged_max),
+        )
+        events = [event for event, kept in zip(candidates, keep, strict=True) if kept]
+    flagged = np.zeros(len(scores.starts), dtype=bool)
+    for event in events:
+        flagged[event.window_positions] = True
+    return Decisions(
+        events=events,
+        flagged_windows=flagged,
+        row_errors=row_errors,
+        step_errors=step_errors,
+        window_starts=scores.starts,
+        window_length=length,
+    )

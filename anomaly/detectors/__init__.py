@@ -1,0 +1,37 @@
+"""Detectors: per-stream objects with one contract, chosen by the configuration's ``detector`` key.
+
+- ``base``: ``Detector``, the contract (``fit``, ``score_samples``, ``decision_function``,
+  ``predict``, ``transform``, ``threshold_``) and the steps every detector shares.
+- ``lstm_autoencoder``: the article's model, composed of a training set, a trainer, a window scorer
+  and a threshold method.
+- ``rolling_zscore``: the statistical baseline, through the same windows, thresholds and storage.
+- ``registry``: detectors by name; ``detector_for(config)``.
+- ``artifacts``: saving and loading any fitted detector (JSON record plus its own files).
+"""
+
+import importlib
+from typing import Any
+
+# Names resolve on first use: the registry is read when a configuration is validated, and that must
+# not load TensorFlow.
+_EXPORTS = {
+    "Detector": "base",
+    "LSTMAutoencoderDetector": "lstm_autoencoder",
+    "RollingZScoreDetector": "rolling_zscore",
+    "DETECTORS": "registry",
+    "DEFAULT_DETECTOR": "registry",
+    "detector_class": "registry",
+    "detector_for": "registry",
+    "detector_names": "registry",
+    "ARTIFACT_FORMAT": "artifacts",
+    "RECORD_FILE": "artifacts",
+    "load_detector": "artifacts",
+    "save_detector": "artifacts",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)

@@ -1,0 +1,235 @@
+"""The LSTM autoencoder detector: the article's model, composed of a training set, a trainer, a window
+scorer and a threshold.
+
+A window's error depends on the model variant (``ModelConfig.variant``): 'reconstruction' scores how
+well the window is rebuilt; 'prediction' how well its last ``horizon`` rows were predicted from the
+window before them (``anomaly.model.targets`` says which prediction judges which window);
+'composite' the sum of both, as its training loss is. The roles:
+
+- ``anomaly.model.training_set`` cuts the training, validation and held-out windows in time order;
+- a trainer (``anomaly.model.trainers``: the fused kernel for tanh, Keras otherwise) learns the weights;
+- ``anomaly.model.residuals`` and ``anomaly.scoring.WindowScorer`` turn outputs into window errors;
+- a threshold method (``anomaly.thresholds``) is learnt from the errors of the fitted windows.
+
+``fit`` is ``prepare``, a trainer's ``fit``, then ``complete``, so a trainer of many streams at once
+(``benchmarks/perf/fleet.py``) replaces only the middle step.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Self
+
+import numpy as np
+
+from anomaly.config import ModelConfig, PipelineConfig, ScoringConfig, ThresholdConfig, WindowConfig
+from anomaly.data.types import PreparedStream
+from anomaly.detectors.base import Detector, LabelIntervals
+from anomaly.embeddings import EmbeddingSpace
+from anomaly.errors import ModelError
+from anomaly.model.fit_result import FitResult
+from anomaly.model.network import NetworkOutput, NetworkSpec, network_for
+from anomaly.model.residuals import Residuals, at_offsets, variant_residuals
+from anomaly.model.trainers import Trainer, trainer_for
+from anomaly.model.training_set import TrainingSet, build_training_set, clear_of, judged_lookback
+from anomaly.results import WindowScores
+from anomaly.scoring import WindowScorer
+from anomaly.thresholds import threshold_config
+from anomaly.windowing import gather_windows, window_starts
+
+WEIGHTS_FILE = "weights.weights.h5"
+
+
+class LSTMAutoencoderDetector(Detector):
+    """LSTM autoencoder with a threshold learnt from the window errors of the fitted rows.
+
+    Fitted state besides ``Detector``'s: ``weights_`` (Keras ``get_weights()`` order),
+    ``window_scorer_``, ``validation_held_out_`` and ``epochs_trained_``.
+    """
+
+    name = "lstm_autoencoder"
+
+    def __init__(
+        self,
+        *,
+        window: WindowConfig,
+        model: ModelConfig,
+        threshold: ThresholdConfig,
+        scoring: ScoringConfig | None = None,
+        max_clusters: int = 8,
+    ) -> None:
+        super().__init__(window=window, threshold=threshold, max_clusters=max_clusters)
+        self.model = model
+        self.scoring = ScoringConfig() if scoring is None else scoring
+
+    @classmethod
+    def from_config(cls, config: PipelineConfig) -> Self:
+        """A detector set up from the pipeline configuration."""
+        return cls(
+            window=config.window,
+            model=config.model,
+            threshold=config.threshold,
+            scoring=config.scoring,
+            max_clusters=config.embeddings.max_clusters,
+        )
+
+    # -- fitting -----------------------------------------------------------------------------------
+    def _fit_core(self, stream: PreparedStream, excluded: np.ndarray, labels: LabelIntervals | None) -> None:
+        training = self.prepare(stream, excluded)
+        fitted = self.trainer(len(training.channels)).fit(training, self.model)
+        self.complete(stream, training, fitted, labels=labels)
+
+    def prepare(self, stream: PreparedStream, exclude_rows: np.ndarray | None = None) -> TrainingSet:
+        """Everything fitting derives from ``stream`` before training; the detector is left unchanged."""
+        return build_training_set(stream, self.window, self.model, exclude_rows)
+
+    def trainer(self, n_channels: int) -> Trainer:
+        """The trainer of this detector's network for a stream of ``n_channels`` channels."""
+        return trainer_for(self.network_spec(n_channels))
+
+    def complete(
+        self,
+        stream: PreparedStream,
+        training: TrainingSet,
+        fitted: FitResult,
+        *,
+        labels: LabelIntervals | None = None,
+    ) -> Self:
+        """Finish fitting from trained weights: the window scorer, threshold, reference errors and
+        embedding space. ``training`` is ``prepare(stream, ...)``; ``fitted`` any trainer's result."""
+        length = self.window.length
+        scaled, held_out_starts = training.scaled, training.held_out_starts
+        self.channels_ = training.channels
+        self.scaler_ = training.scaler
+        self.validation_held_out_ = training.validation_held_out
+        self.weights_ = fitted.weights
+        self.epochs_trained_ = fitted.epochs_trained
+        self.val_loss_ = fitted.val_loss
+        self.n_training_windows_ = len(training.train_starts)
+        held_out = self._residuals(scaled, stream.segment, held_out_starts)
+        self.window_scorer_ = WindowScorer(config=self.scoring, window_length=length).fit(held_out)
+        if self.threshold.errors == "validation":
+            threshold_starts = held_out_starts
+        else:
+            threshold_starts = clear_of(
+                window_starts(stream.segment, length, 1),
+                training.excluded,
+                length,
+                judged_lookback(self.model),
+            )
+        threshold_errors = self._scores(scaled, stream.segment, threshold_starts).window_errors
+        self._learn_threshold(stream, threshold_starts, threshold_errors, labels, held_out_starts)
+        self.embedding_space_ = EmbeddingSpace.fit(
+            self._outputs(training.train_windows).embeddings,
+            max_clusters=self.max_clusters,
+            seed=self.model.seed,
+        )
+        self._record_training_span(stream)
+        return self
+
+    def network_spec(self, n_channels: int) -> NetworkSpec:
+        """The architecture this detector trains for a stream of ``n_channels`` channels: streams with
+        equal specs share one network and one traced trainer."""
+        return NetworkSpec(
+            window_length=self.window.length,
+            n_channels=n_channels,
+            units=self.model.units,
+            depth=self.model.depth,
+            activation=self.model.activation,
+            reverse_target=self.model.reverse_target,
+            variant=self.model.variant,
+            horizon=0 if self.model.variant == "reconstruction" else self.model.horizon,
+            learning_rate=self.model.learning_rate,
+            seed=self.model.seed,
+        )
+
+    def training_summary(self) -> str:
+        """Epochs and threshold, for the run log."""
+        return f"{self.epochs_trained_} epochs, threshold {self.threshold_:.4g}"
+
+    # -- scoring -----------------------------------------------------------------------------------
+    def _score_core(self, stream: PreparedStream, first_row: int) -> WindowScores:
+        length = self.window.length
+        first_end = max(first_row - self.window_scorer_.warm_up, 0)
+        starts = window_starts(stream.segment, length, 1, first_end=first_end)
+        scaled = self.scaler_.transform(stream.values.to_numpy(dtype=float))
+        scores = self._scores(scaled, stream.segment, starts)
+        wanted = starts + length - 1 >= first_row
+        return WindowScores(
+            starts=starts[wanted],
+            window_errors=scores.window_errors[wanted],
+            step_errors=scores.step_errors[wanted],
+        )
+
+    def reconstruct(self, stream: PreparedStream, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For the windows at ``starts``: the model's version of them (n, window, channels) in the data's
+        units, and their embeddings (n, units).
+
+        A reconstruction decoder's output where the variant has one; for 'prediction', the window
+        with the rows its judging prediction covers replaced by the predicted values (the other rows,
+        which no prediction judges, keep the data's values and so show no error).
+        """
+        self._check_fitted()
+        scaled = self.scaler_.transform(stream.values.to_numpy(dtype=float))
+        windows = gather_windows(scaled, starts, self.window.length)
+        output = self._outputs(windows)
+        fitted = output.reconstructions
+        if fitted is None:
+            residuals = self._residuals(scaled, stream.segment, starts)
+            fitted = windows + at_offsets(residuals.prediction, residuals.targets, self.window.length, 0.0)
+        return self.scaler_.inverse_transform(fitted), output.embeddings
+
+    # -- persistence -------------------------------------------------------------------------------
+    def _record_core(self) -> dict[str, Any]:
+        import keras
+        import tensorflow as tf
+
+        return {
+            "model": self.model.model_dump(),
+            "scoring": self.scoring.model_dump(),
+            "validation_held_out": self.validation_held_out_,
+            "epochs_trained": self.epochs_trained_,
+            "mahalanobis": self.window_scorer_.to_dict(),
+            "framework_versions": {"tensorflow": tf.__version__, "keras": keras.__version__},
+        }
+
+    def _save_files(self, directory: Path) -> None:
+        network = network_for(self.network_spec(len(self.channels_)))
+        network.autoencoder.set_weights(self.weights_)
+        network.autoencoder.save_weights(directory / WEIGHTS_FILE)
+
+    @classmethod
+    def _unfitted_from_record(cls, record: dict[str, Any]) -> Self:
+        return cls(
+            window=WindowConfig(**record["window"]),
+            model=ModelConfig(**record["model"]),
+            threshold=threshold_config(record["threshold_config"]),
+            scoring=ScoringConfig(**record.get("scoring", {})),
+            max_clusters=record["max_clusters"],
+        )
+
+    def _restore_core(self, record: dict[str, Any], directory: Path) -> None:
+        self.validation_held_out_ = record["validation_held_out"]
+        self.epochs_trained_ = record["epochs_trained"]
+        self.window_scorer_ = WindowScorer.from_dict(
+            record.get("mahalanobis", {}), config=self.scoring, window_length=self.window.length
+        )
+        network = network_for(self.network_spec(len(self.channels_)))
+        try:
+            network.autoencoder.load_weights(directory / WEIGHTS_FILE)
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"model weights {directory / WEIGHTS_FILE} cannot be read: {exc}") from None
+        self.weights_ = network.autoencoder.get_weights()
+
+    # -- internals ---------------------------------------------------------------------------------
+    def _outputs(self, windows: np.ndarray) -> NetworkOutput:
+        return self.trainer(len(self.channels_)).predict(self.weights_, windows)
+
+    def _residuals(self, scaled: np.ndarray, segment: np.ndarray, starts: np.ndarray) -> Residuals:
+        return variant_residuals(
+            self._outputs, self.model.variant, self.model.horizon, scaled, segment, starts, self.window.length
+        )
+
+    def _scores(self, scaled: np.ndarray, segment: np.ndarray, starts: np.ndarray) -> WindowScores:
+        """Window and step errors of the windows at ``starts``, before any warm-up windows are dropped."""
+        return self.window_scorer_.score(self._residuals(scaled, segment, starts), starts)

@@ -1,0 +1,97 @@
+"""Plain records of what a detector and the decision path produce for one stream, in row coordinates.
+
+They hold arrays and numbers only, so the analysis fills them and storage writes them without either
+knowing the other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class WindowScores:
+    """Errors of the stride-1 windows of a stream that end at or after some first row.
+
+    ``starts`` (n_windows,) are start rows; ``window_errors`` (n_windows,) the error compared with the
+    threshold, on the detector's own scale (for the LSTM autoencoder, by default, the mean squared
+    error in scaled units); ``step_errors`` (n_windows, window) where in each window the error sits
+    (for a prediction, 0 at the steps no prediction judges), used to place peaks.
+    """
+
+    starts: np.ndarray
+    window_errors: np.ndarray
+    step_errors: np.ndarray
+
+
+@dataclass(frozen=True)
+class Event:
+    """One anomaly event in row coordinates of the prepared series.
+
+    ``first_row``/``last_row`` bound the union of its flagged windows; ``peak_row`` is where the
+    per-timestep error is largest; ``peak_error`` is the largest window error (the threshold's
+    scale), so ``severity = peak_error / threshold`` is at least 1. ``window_positions`` index the
+    scored windows that belong to the event.
+    """
+
+    first_row: int
+    last_row: int
+    peak_row: int
+    peak_error: float
+    severity: float
+    window_positions: np.ndarray
+
+    @property
+    def n_windows(self) -> int:
+        """How many flagged windows the event merges."""
+        return len(self.window_positions)
+
+
+@dataclass(frozen=True)
+class KeptWindows:
+    """The windows whose embeddings are stored: every flagged one plus a regular normal sample.
+
+    All arrays have one entry per kept window: ``positions`` into the scored windows, ``starts``
+    (rows), ``errors``, ``flagged``, ``event`` (index into the events, -1 for none), ``embeddings``
+    (n, dim), ``clusters``, ``xy`` (n, 2), and ``reconstructions`` (n, window, channels) in the
+    data's units, or None for a detector that has no version of a window to show.
+    """
+
+    positions: np.ndarray
+    starts: np.ndarray
+    window_length: int
+    errors: np.ndarray
+    flagged: np.ndarray
+    event: np.ndarray
+    embeddings: np.ndarray
+    clusters: np.ndarray
+    xy: np.ndarray
+    reconstructions: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class StreamAnalysis:
+    """Everything one run learns about one stream's new rows (rows from ``first_row`` on).
+
+    ``row_errors`` (n_rows,) is, for each row, the largest error of the windows covering it (the
+    threshold's scale; NaN before ``first_row``); ``step_errors`` (n_rows,) the mean per-step error
+    there; ``flagged_windows`` (n_windows,) the windows that belong to an event after the decision
+    (pruned events' windows are not flagged).
+    """
+
+    first_row: int
+    threshold: float
+    window_scores: WindowScores
+    row_errors: np.ndarray
+    step_errors: np.ndarray
+    flagged_windows: np.ndarray
+    events: list[Event]
+    kept: KeptWindows
+
+    @property
+    def scored_rows(self) -> np.ndarray:
+        """Rows that get a ``scores`` entry in this run."""
+        rows = np.arange(len(self.row_errors))
+        return rows[(rows >= self.first_row) & np.isfinite(self.row_errors)]

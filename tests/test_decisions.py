@@ -1,0 +1,104 @@
+"""The one decision path (``anomaly.decisions.decide``): events, the threshold method's pruning, alarms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+
+from anomaly.analysis import analyse_stream
+from anomaly.config import ModelConfig, WindowConfig
+from anomaly.data.types import PreparationReport, PreparedStream
+from anomaly.decisions import decide
+from anomaly.detectors import LSTMAutoencoderDetector
+from anomaly.results import WindowScores
+from anomaly.thresholds import Threshold, threshold_config, threshold_for
+from tests.conftest import prepared_stream, sensor_frame
+
+
+@dataclass
+class _Decided:
+    """The part of a detector ``decide`` reads, with a threshold set by hand."""
+
+    threshold_method_: Threshold
+    max_normal_error_: float
+    window: SimpleNamespace = field(default_factory=lambda: SimpleNamespace(length=3))
+
+    @property
+    def threshold_(self) -> float:
+        return self.threshold_method_.threshold_
+
+
+def _fixed(method: str, threshold: float, **settings) -> Threshold:
+    fitted = threshold_for(threshold_config({"method": method, **settings}))
+    fitted.threshold_ = threshold
+    return fitted
+
+
+def _stream(n_rows: int) -> PreparedStream:
+    index = pd.date_range("2026-01-01", periods=n_rows, freq="10min", tz="UTC")
+    return PreparedStream(
+        name="s",
+        values=pd.DataFrame({"value": np.zeros(n_rows)}, index=index),
+        segment=np.zeros(n_rows, dtype=int),
+        frequency=pd.Timedelta("10min"),
+        report=PreparationReport(input_rows=n_rows),
+    )
+
+
+def _scores() -> WindowScores:
+    errors = np.full(30, 0.5)
+    errors[5:8] = 3.0  # clearly anomalous
+    errors[20:22] = 1.05  # barely above the threshold and the largest normal error
+    return WindowScores(starts=np.arange(30), window_errors=errors, step_errors=np.zeros((30, 3)))
+
+
+def test_dynamic_threshold_prunes_events_close_to_normal_errors_and_others_do_not():
+    stream, scores = _stream(40), _scores()
+    kept = decide(_Decided(_fixed("block_maxima", 1.0), 1.0), stream, scores)
+    assert [event.peak_error for event in kept.events] == [3.0, 1.05]
+    pruned = decide(_Decided(_fixed("dynamic", 1.0, dynamic_min_decrease=0.13), 1.0), stream, scores)
+    assert [event.peak_error for event in pruned.events] == [3.0]
+    assert pruned.flagged_windows.tolist() == [5 <= i < 8 for i in range(30)]
+    # the run's own largest unflagged error counts as normal too: 1.05 -> 0.5 is a clear decrease
+    alone = decide(_Decided(_fixed("dynamic", 1.0, dynamic_min_decrease=0.6), 0.0), stream, scores)
+    assert len(alone.events) == 1
+
+
+def test_alarms_are_one_per_event_at_its_start_or_when_it_can_be_known():
+    decisions = decide(_Decided(_fixed("block_maxima", 1.0), 1.0), _stream(40), _scores())
+    assert decisions.alarm_rows(causal=False).tolist() == [5, 20]
+    assert decisions.alarm_rows(causal=True).tolist() == [7, 22]  # the first flagged window's last row
+    assert np.isnan(
+        decide(_Decided(_fixed("block_maxima", 1.0), 1.0), _stream(40), _scores(), first_row=10).row_errors[
+            :10
+        ]
+    ).all()
+
+
+def test_detector_tunes_on_labels_inside_its_rows_and_dynamic_prunes_events():
+    stream = prepared_stream(sensor_frame("s", n=600, seed=4, spike_at=300))
+    spike = stream.values.index[300:303]
+    later = (pd.Timestamp("2030-01-01", tz="UTC"), pd.Timestamp("2030-01-02", tz="UTC"))
+    detector = LSTMAutoencoderDetector(
+        window=WindowConfig(length=16, train_stride=4),
+        model=ModelConfig(units=8, epochs=3, batch_size=32, patience=2),
+        threshold=threshold_config({"method": "label_tuned", "labels": "labels.json"}),
+        max_clusters=3,
+    ).fit(stream, labels=[(spike[0], spike[-1]), later])
+    scores = detector.score_samples(stream)
+    flagged_starts = scores.starts[detector.predict(stream)]
+    assert len(flagged_starts) > 0
+    assert all(285 <= start <= 302 for start in flagged_starts)  # windows overlapping the spike only
+
+    # a low threshold flags many noise events of similar peaks; 'dynamic' prunes them, keeps the spike
+    low = float(np.quantile(scores.window_errors, 0.85))
+    detector.threshold_method_ = _fixed("block_maxima", low)
+    unpruned = analyse_stream(detector, stream).events
+    detector.threshold_method_ = _fixed("dynamic", low)
+    pruned = analyse_stream(detector, stream)
+    assert len(pruned.events) < len(unpruned)
+    assert any(event.first_row <= 300 <= event.last_row for event in pruned.events)
+    assert pruned.flagged_windows.sum() < sum(event.n_windows for event in unpruned)
