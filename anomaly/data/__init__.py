@@ -5,6 +5,8 @@
   ``LoadedSource.failures`` without stopping the others.
 - ``prepare_stream`` turns a ``RawStream`` into a ``PreparedStream``: sorted, deduplicated, on a regular
   grid, short gaps filled, split at long gaps, with a ``PreparationReport`` of what it changed.
+- ``labels``: labelled anomaly intervals in NAB's ``combined_windows.json`` format, read by
+  ``anomaly evaluate`` and by the pipeline for a label-tuned threshold.
 """
 
 from anomaly.data.prepare import prepare_stream
