@@ -1,0 +1,156 @@
+"""Detection quality on every development family, counted as each family's README says.
+
+    .venv/bin/python benchmarks/families.py [--detector NAME] [--set SECTION.KEY=VALUE ...]
+        [--families nab-dev telemetry-dev ucr-dev] [--protocols streaming offline] [--json OUT]
+
+For every family and protocol it runs ``anomaly evaluate`` (``anomaly.evaluation.evaluate``) with the
+library defaults (or the detector and settings given), writes the per-row output to a temporary folder
+and counts, from the detector's own alarms (``is_anomaly``):
+
+- ``nab-dev``: the NAB standard score and event precision/recall/F1 over all rows, as NAB does;
+- ``telemetry-dev`` and ``ucr-dev``: event precision/recall/F1 on the rows after each file's
+  ``train_rows`` only (the anomaly-free training part is not judged); for ``ucr-dev`` also how many of
+  the four anomalies an alarm found and the most false events in one series.
+
+It reads ``../shared/datasets`` (development data; tests never do) and prints one table, then one JSON
+line. Which data chose a setting and which reports it is for the reader of docs/quality.md to keep apart:
+this script only measures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from anomaly.config import config_from_dict
+from anomaly.data.labels import load_labels
+from anomaly.evaluation import evaluate
+from anomaly.evaluation.metrics import alarm_intervals, event_scores
+
+DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+FAMILIES = ("nab-dev", "telemetry-dev", "ucr-dev")
+PROTOCOLS = ("streaming", "offline")
+
+
+@dataclass(frozen=True)
+class FamilyResult:
+    """One family under one protocol: event counts of the judged rows, and the NAB score where defined."""
+
+    family: str
+    protocol: str
+    precision: float
+    recall: float
+    f1: float
+    true_events: int
+    false_events: int
+    found: int
+    labelled: int
+    nab_standard: float | None
+    most_false_in_a_series: int
+    seconds: float
+
+    def row(self) -> str:
+        nab = "-" if self.nab_standard is None else f"{self.nab_standard:.1f}"
+        return (
+            f"| {self.family} | {self.protocol} | {self.precision:.3f} | {self.recall:.3f} | {self.f1:.3f} | "
+            f"{self.found}/{self.labelled} | {self.false_events} ({self.most_false_in_a_series}) | {nab} | "
+            f"{self.seconds:.0f} |"
+        )
+
+
+def measure(family: str, protocol: str, raw_config: dict[str, Any]) -> FamilyResult:
+    """Evaluate ``family`` under ``protocol`` with the configuration ``raw_config`` (sections over the
+    defaults), counting as the family's README says."""
+    root = DATASETS / family
+    config = config_from_dict({"source": {"path": str(root / "data")}, **raw_config})
+    train_rows_file = root / "train_rows.json"
+    train_rows = json.loads(train_rows_file.read_text()) if train_rows_file.exists() else {}
+    labels = load_labels(root / "labels.json")
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as out:
+        report = evaluate(root / "data", root / "labels.json", protocol, config, Path(out))
+        detected, judged_labels = {}, {}
+        for name, windows in labels.items():
+            rows = pd.read_csv(Path(out) / name, parse_dates=["timestamp"]).sort_values("timestamp", kind="stable")
+            rows = rows.iloc[train_rows.get(name, 0) :]
+            stamps = pd.DatetimeIndex(rows["timestamp"]).tz_localize("UTC")
+            detected[name] = alarm_intervals(stamps, rows["is_anomaly"].to_numpy(dtype=bool))
+            judged_labels[name] = [window for window in windows if window[1] >= stamps[0]]
+    events = event_scores(detected, judged_labels)
+    most_false = max(
+        (event_scores({name: found}, {name: judged_labels[name]}).false_events for name, found in detected.items()),
+        default=0,
+    )
+    return FamilyResult(
+        family=family,
+        protocol=protocol,
+        precision=events.precision,
+        recall=events.recall,
+        f1=events.f1,
+        true_events=events.true_events,
+        false_events=events.false_events,
+        found=events.found_labels,
+        labelled=events.total_labels,
+        nab_standard=report.nab["standard"].normalised if family == "nab-dev" else None,
+        most_false_in_a_series=most_false,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _settings(pairs: list[str]) -> dict[str, Any]:
+    """``section.key=value`` pairs (value as JSON, else a string) as config sections."""
+    raw: dict[str, Any] = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError:
+            parsed = value
+        section, _, field = key.partition(".")
+        if field:
+            raw.setdefault(section, {})[field] = parsed
+        else:
+            raw[section] = parsed
+    return raw
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--detector", default=None, help="a registered detector (default: the library's)")
+    parser.add_argument("--set", nargs="*", default=[], metavar="SECTION.KEY=VALUE", help="config settings")
+    parser.add_argument("--families", nargs="*", default=list(FAMILIES), choices=FAMILIES)
+    parser.add_argument("--protocols", nargs="*", default=list(PROTOCOLS), choices=PROTOCOLS)
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    raw = _settings(args.set)
+    if args.detector:
+        raw["detector"] = args.detector
+    results = []
+    print("| family | protocol | P | R | F1 | found | false events (most in a series) | NAB std | s |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for family in args.families:
+        for protocol in args.protocols:
+            if family == "nab-dev" and protocol == "offline":
+                continue  # NAB is a streaming benchmark
+            result = measure(family, protocol, raw)
+            results.append(result)
+            print(result.row(), flush=True)
+    summary = {"config": raw, "results": [result.__dict__ for result in results]}
+    if args.json:
+        args.json.write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
