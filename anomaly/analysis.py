@@ -39,14 +39,14 @@ def analyse_stream(
 def _keep_windows(
     detector: Detector, stream: PreparedStream, scores: WindowScores, decisions: Decisions, every: int
 ) -> KeptWindows:
-    """Every window of an event plus one normal window every ``every`` grid steps, with embeddings."""
+    """Every window of an event plus one scored normal window every ``every`` grid steps, with embeddings."""
     event_of_window = np.full(len(scores.starts), -1)
     for index, event in enumerate(decisions.events):
         event_of_window[event.window_positions] = index
     flagged = event_of_window >= 0
     # Sampling on the absolute time grid keeps the sample regular across incremental runs.
     step_number = stream.values.index.asi8[scores.starts] // stream.frequency.value
-    sampled = (step_number % every == 0) & ~flagged
+    sampled = (step_number % every == 0) & ~flagged & np.isfinite(scores.window_errors)
     positions = np.flatnonzero(flagged | sampled)
     starts = scores.starts[positions]
     reconstructions, embeddings = detector.reconstruct(stream, starts)

@@ -40,14 +40,15 @@ def gather_windows(values: np.ndarray, starts: np.ndarray, length: int) -> np.nd
 def max_over_covering_windows(
     window_values: np.ndarray, starts: np.ndarray, length: int, n_rows: int
 ) -> np.ndarray:
-    """For each row, the largest value among the windows that cover it (NaN where none does).
+    """For each row, the largest value among the windows that cover it (NaN where none does, and windows
+    without a value, NaN, are passed over).
 
     With one threshold on window errors, a row is anomalous exactly when a flagged window covers it,
     so this keeps per-row errors on the same scale as the threshold.
     """
     result = np.full(n_rows, -np.inf)
     for offset in range(length):
-        np.maximum.at(result, starts + offset, window_values)
+        np.fmax.at(result, starts + offset, window_values)
     result[np.isneginf(result)] = np.nan
     return result
 

@@ -80,14 +80,19 @@ def measure(family: str, protocol: str, raw_config: dict[str, Any]) -> FamilyRes
         report = evaluate(root / "data", root / "labels.json", protocol, config, Path(out))
         detected, judged_labels = {}, {}
         for name, windows in labels.items():
-            rows = pd.read_csv(Path(out) / name, parse_dates=["timestamp"]).sort_values("timestamp", kind="stable")
+            rows = pd.read_csv(Path(out) / name, parse_dates=["timestamp"]).sort_values(
+                "timestamp", kind="stable"
+            )
             rows = rows.iloc[train_rows.get(name, 0) :]
             stamps = pd.DatetimeIndex(rows["timestamp"]).tz_localize("UTC")
             detected[name] = alarm_intervals(stamps, rows["is_anomaly"].to_numpy(dtype=bool))
             judged_labels[name] = [window for window in windows if window[1] >= stamps[0]]
     events = event_scores(detected, judged_labels)
     most_false = max(
-        (event_scores({name: found}, {name: judged_labels[name]}).false_events for name, found in detected.items()),
+        (
+            event_scores({name: found}, {name: judged_labels[name]}).false_events
+            for name, found in detected.items()
+        ),
         default=0,
     )
     return FamilyResult(

@@ -94,7 +94,7 @@ def test_detector_tunes_on_labels_inside_its_rows_and_dynamic_prunes_events():
     assert all(285 <= start <= 302 for start in flagged_starts)  # windows overlapping the spike only
 
     # a low threshold flags many noise events of similar peaks; 'dynamic' prunes them, keeps the spike
-    low = float(np.quantile(scores.window_errors, 0.85))
+    low = float(np.nanquantile(scores.window_errors, 0.85))
     detector.threshold_method_ = _fixed("block_maxima", low)
     unpruned = analyse_stream(detector, stream).events
     detector.threshold_method_ = _fixed("dynamic", low)

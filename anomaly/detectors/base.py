@@ -26,7 +26,13 @@ from anomaly.embeddings import EmbeddingSpace
 from anomaly.errors import DataError, ModelError
 from anomaly.results import WindowScores
 from anomaly.scaling import ChannelScaler
-from anomaly.thresholds import Threshold, labelled_windows, threshold_for, threshold_from_dict
+from anomaly.thresholds import (
+    Threshold,
+    fit_setting_aside_flagged,
+    labelled_windows,
+    threshold_for,
+    threshold_from_dict,
+)
 from anomaly.windowing import window_starts
 
 if TYPE_CHECKING:
@@ -225,7 +231,7 @@ class Detector(ABC):
             labelled = labelled_windows(labels, stream.values.index, starts, self.window.length)
         method: Threshold = threshold_for(self.threshold)
         try:
-            method.fit(errors, labelled)
+            fit_setting_aside_flagged(method, errors, starts, self.window.length, labelled)
         except ValueError as exc:  # e.g. too few windows for SPOT's tail: this stream's problem, said so
             raise DataError(f"cannot learn the threshold: {exc}", stream=stream.name) from None
         self.threshold_method_ = method

@@ -28,8 +28,8 @@ def add_evaluate_parser(subparsers: argparse._SubParsersAction) -> None:
         "--protocol",
         choices=["offline", "streaming"],
         default="offline",
-        help="offline: fit on each whole series; streaming: NAB's rules, fit on the first 15%% and "
-        "never look ahead (default: offline)",
+        help="offline: fit on each whole series; streaming: NAB's rules, fit on the first min(15%%, 750) "
+        "rows and never look ahead (default: offline)",
     )
     parser.add_argument("--out", type=Path, help="write OUT/<file> with per-row scores, decisions and labels")
     parser.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")

@@ -1,11 +1,11 @@
 """The two evaluation protocols: per input row, a ranking score in [0, 1] and the detector's own alarms.
 
 - ``offline``: fit on the whole series (no labels), then score every row.
-- ``streaming`` (NAB's rules): fit on the first 15% of rows, then score the rest chunk by chunk as
-  scheduled runs would, retraining before each chunk on the rows seen so far; a new chunk starts when
-  the rows seen have doubled since the last fit (15%, 30%, 60% of the series), so retraining costs about
-  one fit on the whole series, however long it is. Each chunk is prepared
-  from the rows up to its end only and rows are scored by the window ending at them, so a row's score
+- ``streaming`` (NAB's rules): fit on NAB's probationary rows, the first ``min(floor(0.15 n), 750)``,
+  then score the rest chunk by chunk as scheduled runs would, retraining before each chunk on the rows
+  seen so far; a new chunk starts when the rows seen have doubled since the last fit (750, 1,500, 3,000
+  ... rows), so retraining costs about two fits on the whole series, however long it is. Each chunk is
+  prepared from the rows up to its end only and rows are scored by the window ending at them, so a row's score
   depends on no later row (apart from rows sharing its grid step when irregular data is resampled).
 
 Alarms are decided by the pipeline's own path (``anomaly.decisions.decide``: merged events, the
@@ -28,7 +28,7 @@ from anomaly.config import PipelineConfig, PreparationConfig
 from anomaly.data import PreparedStream, RawStream, prepare_stream
 from anomaly.decisions import decide
 from anomaly.detectors import detector_for
-from anomaly.evaluation.nab import PROBATION_FRACTION
+from anomaly.evaluation.nab import probationary_length
 
 EvaluationProtocol = Literal["offline", "streaming"]
 RETRAIN_GROWTH = 2.0
@@ -75,7 +75,7 @@ def _streaming(raw: RawStream, config: PipelineConfig, retrain_growth: float) ->
     timestamps = _nanoseconds(raw.frame["timestamp"])
     ordered = np.sort(timestamps)
     n_rows = len(ordered)
-    probation = max(int(np.floor(PROBATION_FRACTION * n_rows)), 1)
+    probation = max(probationary_length(n_rows), 1)
     ends = [probation]
     while ends[-1] < n_rows:
         ends.append(min(max(int(np.ceil(ends[-1] * retrain_growth)), ends[-1] + 1), n_rows))

@@ -7,11 +7,11 @@ the window ``horizon`` rows earlier, of ``w``'s last ``horizon`` rows. The error
 that were mispredicted and depends only on rows up to ``w``'s end, so it never changes when later
 data arrives (an incremental run gives what a one-shot run gives).
 
-The first ``horizon`` windows of a segment have no full window ``horizon`` rows before them; they are
-judged by the segment's first window's prediction, like window ``segment start + horizon``, whose
-target reaches at most ``horizon`` rows past their end. Where a segment ends before that target does,
-only the rows inside the segment count; a segment of exactly ``window`` rows has nothing to compare a
-prediction with, and its one window's prediction error is NaN.
+The first ``horizon`` windows of a segment have no full window ``horizon`` rows before them. The only
+prediction there is, the segment's first window's, covers rows after their end, and judging them by it
+would make their error depend on later rows (a look-ahead that streaming rules forbid), so they get no
+prediction error at all (``valid`` all False: NaN). A judged window's target rows are its own last
+``horizon`` rows, so they always lie inside its segment.
 """
 
 from __future__ import annotations
@@ -38,11 +38,11 @@ def prediction_targets(
     segment: np.ndarray, starts: np.ndarray, length: int, horizon: int
 ) -> PredictionTargets:
     """The predictions that judge the windows of ``length`` rows at ``starts`` (see the module)."""
-    boundaries = np.flatnonzero(np.diff(segment)) + 1
-    segment_first = np.concatenate(([0], boundaries))
-    segment_end = np.concatenate((boundaries, [len(segment)]))
-    position = np.searchsorted(segment_first, starts, side="right") - 1
-    inputs = np.maximum(starts - horizon, segment_first[position])
+    segment_first = np.concatenate(([0], np.flatnonzero(np.diff(segment)) + 1))
+    first_of_own_segment = segment_first[np.searchsorted(segment_first, starts, side="right") - 1]
+    judged = starts - horizon >= first_of_own_segment
+    # Unjudged windows keep an input inside their segment, so that gathering it stays valid.
+    inputs = np.where(judged, starts - horizon, first_of_own_segment)
     rows = inputs[:, None] + length + np.arange(horizon)
-    valid = rows < segment_end[position][:, None]
+    valid = np.repeat(judged[:, None], horizon, axis=1)
     return PredictionTargets(inputs=inputs, rows=rows, valid=valid, offsets=rows - starts[:, None])

@@ -19,16 +19,18 @@ def ewma(values: np.ndarray, starts: np.ndarray, alpha: float) -> np.ndarray:
     """Exponentially weighted moving average of window ``values`` (n,) in the order of ``starts``.
 
     ``s = alpha * x + (1 - alpha) * s_previous``, started at the first value of every run of
-    consecutive starts: windows never span a gap, so a jump in the starts is a segment boundary (or
-    windows left out) and the smoothing does not carry errors across it.
+    consecutive starts with a value: windows never span a gap, so a jump in the starts is a segment
+    boundary (or windows left out) and the smoothing does not carry errors across it; a window without
+    a value (NaN) stays without one, and the smoothing restarts after it.
     """
     from scipy.signal import lfilter
 
     values = np.asarray(values, dtype=float)
-    smoothed = np.empty_like(values)
-    run_starts = np.flatnonzero(np.diff(starts) != 1) + 1
-    for run in np.split(np.arange(len(values)), run_starts):
-        if len(run):
+    smoothed = np.full_like(values, np.nan)
+    finite = np.isfinite(values)
+    breaks = np.flatnonzero((np.diff(starts) != 1) | (finite[1:] != finite[:-1])) + 1
+    for run in np.split(np.arange(len(values)), breaks):
+        if len(run) and finite[run[0]]:
             first = values[run[0]]
             smoothed[run] = lfilter([alpha], [1.0, alpha - 1.0], values[run], zi=[(1.0 - alpha) * first])[0]
     return smoothed
@@ -56,7 +58,8 @@ def trailing_z(values: np.ndarray, starts: np.ndarray, windows: int) -> np.ndarr
     recent level, what stands out is a change, which is what an alarm should announce (the idea behind
     NAB's anomaly likelihood and telemanom's windowed thresholds). The spread floor keeps a very steady
     stretch from turning tiny wiggles into huge scores. Windows with fewer than ``TRAILING_MIN_WINDOWS``
-    errors before them in their run get 0: no history, no judgement.
+    errors before them in their run get 0: no history, no judgement; a window without an error (NaN)
+    gets none, and is left out of the others' history.
     """
     values = np.asarray(values, dtype=float)
     run = np.concatenate([[0], np.cumsum(np.diff(starts) != 1)]) if len(values) else np.empty(0, dtype=int)
@@ -66,4 +69,4 @@ def trailing_z(values: np.ndarray, starts: np.ndarray, windows: int) -> np.ndarr
     spread = np.maximum(rolling.std().droplevel(0).sort_index().to_numpy(), SPREAD_FLOOR * np.abs(mean))
     with np.errstate(divide="ignore", invalid="ignore"):
         z = (values - mean) / spread
-    return np.where(np.isfinite(z), z, 0.0)
+    return np.where(np.isfinite(values), np.where(np.isfinite(z), z, 0.0), np.nan)

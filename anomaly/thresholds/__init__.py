@@ -10,6 +10,8 @@
   ``threshold_config_type`` of a name.
 - ``choices``: ``ThresholdConfig``, the union of every method's config that the pipeline config's
   ``[threshold]`` section is, and ``threshold_config`` to validate one from a dict.
+- ``refit``: any method learnt again without the windows it flagged (``refits``), so that anomalies
+  in the training data do not lift the threshold above themselves.
 """
 
 from anomaly.thresholds.base import BaseThresholdConfig, Threshold
@@ -27,6 +29,7 @@ from anomaly.thresholds.label_tuned import (
 )
 from anomaly.thresholds.mad import MadConfig, MadThreshold
 from anomaly.thresholds.quantile import QuantileConfig, QuantileThreshold
+from anomaly.thresholds.refit import fit_setting_aside_flagged
 from anomaly.thresholds.registry import (
     DEFAULT_METHOD,
     register_threshold,
@@ -60,6 +63,7 @@ __all__ = [
     "dynamic_threshold",
     "event_f1",
     "fit_pareto_tail",
+    "fit_setting_aside_flagged",
     "label_tuned_threshold",
     "labelled_windows",
     "prune_sequences",

@@ -31,6 +31,14 @@ class BaseThresholdConfig(BaseModel):
     errors: Literal["fitted", "validation"] = Field(
         "fitted", description="learn from every window of the fitted rows, or only the held-out tail"
     )
+    refits: int = Field(
+        0,
+        ge=0,
+        le=10,
+        description="learn again up to this many times without the windows the last threshold flagged "
+        "and those overlapping them, so that anomalies in the training data do not lift the threshold "
+        "above themselves (anomaly.thresholds.refit)",
+    )
 
 
 ConfigT = TypeVar("ConfigT", bound=BaseThresholdConfig)

@@ -14,7 +14,11 @@ def test_a_window_is_judged_by_the_prediction_of_its_last_rows():
     np.testing.assert_array_equal(targets.inputs[2:4], [6, 10])
     np.testing.assert_array_equal(targets.offsets[2], [12, 13, 14, 15])
     assert targets.valid[2:4].all()
-    # The first windows of a segment share its first window's prediction; a short segment cuts it off.
-    np.testing.assert_array_equal(targets.inputs[[0, 1, 4, 5]], [0, 0, 30, 30])
-    np.testing.assert_array_equal(targets.rows[1], [16, 17, 18, 19])
-    np.testing.assert_array_equal(targets.valid[4], [True, False, False, False])
+    # The first `horizon` windows of a segment have no prediction that ends inside them: no target at
+    # all, rather than one borrowed from rows after their end.
+    assert not targets.valid[[0, 1, 4, 5]].any()
+    # A window `horizon` rows into its segment is the first one judged: from the segment's first window.
+    first = prediction_targets(np.array([0] * 30 + [1] * 25), np.array([34]), length=16, horizon=4)
+    np.testing.assert_array_equal(first.inputs, [30])
+    np.testing.assert_array_equal(first.rows[0], [46, 47, 48, 49])
+    assert first.valid.all()

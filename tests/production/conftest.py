@@ -21,6 +21,7 @@ from tests.conftest import ROOT, sensor_frame, tiny_config, write_long_csv
 
 STREAM_NAMES = ("plant/a", "plant/b", "plant/c")
 ROWS_PER_STREAM = 300
+SCORED_ROWS = ROWS_PER_STREAM - 8  # the first `horizon` rows have no prediction to judge them
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -114,5 +115,5 @@ def runs_by_id(url: str) -> dict[int, Run]:
 
 
 def each_stream_done_once() -> dict[str, StreamRows]:
-    """The expected ``rows_per_stream``: one model and one score per timestamp for every stream."""
-    return dict.fromkeys(STREAM_NAMES, StreamRows(1, ROWS_PER_STREAM, ROWS_PER_STREAM))
+    """The expected ``rows_per_stream``: one model and one score per scored timestamp for every stream."""
+    return dict.fromkeys(STREAM_NAMES, StreamRows(1, SCORED_ROWS, SCORED_ROWS))

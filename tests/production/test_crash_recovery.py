@@ -14,7 +14,7 @@ import pytest
 from pipelines import Command, execute
 from pipelines.bookkeeping import ABANDONED
 from tests.production.conftest import (
-    ROWS_PER_STREAM,
+    SCORED_ROWS,
     StreamRows,
     each_stream_done_once,
     rows_per_stream,
@@ -45,7 +45,7 @@ def test_run_killed_mid_stream_is_marked_abandoned_and_the_next_run_completes(th
         killed.wait()
 
     (first_stream,) = rows_per_stream(url).items()  # the second stream's inserts are gone
-    assert first_stream[1] == StreamRows(1, ROWS_PER_STREAM, ROWS_PER_STREAM)
+    assert first_stream[1] == StreamRows(1, SCORED_ROWS, SCORED_ROWS)
     assert [r.status for r in runs_by_id(url).values()] == ["running"]
 
     summary = execute(three_stream_config, Command.RUN)
