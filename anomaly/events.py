@@ -4,6 +4,9 @@ Flagged windows that overlap, touch, or are separated by fewer unflagged rows th
 describe one happening, so they become one event with a start, an end, a peak and a severity: what an
 analyst triages, what SQL users count, and one alarm. An error that dips under the threshold and comes
 back within a window is the same anomaly still being seen, not a new one (the rule a pager follows).
+An event's start and end are where the anomaly is, not where its windows are: a window of 48 rows is
+flagged for a spike of three, so the event is cut to the rows whose per-step error reaches half of its
+peak (the full width at half maximum), which is what SQL on time ranges and overlap-based metrics see.
 """
 
 from __future__ import annotations
@@ -11,6 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 from anomaly.results import Event
+
+LOCALISE_FRACTION = 0.5
+"""Share of an event's peak step error a row must reach to lie inside the event."""
 
 
 def merge_flagged_windows(
@@ -21,12 +27,13 @@ def merge_flagged_windows(
     segment: np.ndarray,
     step_errors: np.ndarray,
 ) -> list[Event]:
-    """Group windows with error above ``threshold`` into events.
+    """Group windows with error above ``threshold`` into events, each bounded by its hot rows.
 
     ``starts`` (sorted) and ``window_errors`` describe the scored windows; two flagged windows join
     when fewer than ``length`` rows lie between them, and never across a gap in the data (``segment``
     gives each row's segment); ``step_errors`` is the
-    per-row error used to place the peak.
+    per-row error used to place the peak and to bound the event: its first and last rows are the first
+    and last of its windows' rows whose step error is at least ``LOCALISE_FRACTION`` of the peak's.
     """
     flagged = np.flatnonzero(window_errors > threshold)
     if flagged.size == 0:
@@ -41,7 +48,12 @@ def merge_flagged_windows(
         first_row = int(starts[group[0]])
         last_row = int(starts[group[-1]] + length - 1)
         span_errors = step_errors[first_row : last_row + 1]
-        peak_row = first_row + int(np.nanargmax(span_errors)) if np.isfinite(span_errors).any() else first_row
+        if np.isfinite(span_errors).any() and np.nanmax(span_errors) > 0:
+            peak = int(np.nanargmax(span_errors))
+            hot = np.flatnonzero(span_errors >= LOCALISE_FRACTION * span_errors[peak])
+            peak_row, last_row, first_row = first_row + peak, first_row + int(hot[-1]), first_row + int(hot[0])
+        else:
+            peak_row = first_row
         peak_error = float(window_errors[group].max())
         events.append(
             Event(

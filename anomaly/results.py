@@ -30,8 +30,8 @@ class WindowScores:
 class Event:
     """One anomaly event in row coordinates of the prepared series.
 
-    ``first_row``/``last_row`` bound the union of its flagged windows; ``peak_row`` is where the
-    per-timestep error is largest; ``peak_error`` is the largest window error (the threshold's
+    ``first_row``/``last_row`` bound the rows of its flagged windows where the per-timestep error is
+    high (``anomaly.events``); ``peak_row`` is where it is largest; ``peak_error`` is the largest window error (the threshold's
     scale), so ``severity = peak_error / threshold`` is at least 1. ``window_positions`` index the
     scored windows that belong to the event.
     """

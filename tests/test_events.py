@@ -49,3 +49,15 @@ def test_peak_is_where_step_error_is_largest():
 
 def test_nothing_flagged_gives_no_events():
     assert _merge(range(5), [0.1] * 5) == []
+
+
+def test_an_event_is_cut_to_the_rows_where_its_error_is_high():
+    # windows of 8 rows at 10..14 are flagged for a burst of error in rows 17-19 (peak 18)
+    step_errors = np.zeros(40)
+    step_errors[17:20] = [3.0, 6.0, 4.0]
+    step_errors[12] = 2.9  # under half the peak: outside
+    errors = np.zeros(30)
+    errors[10:15] = 2.0
+    (event,) = merge_flagged_windows(np.arange(30), errors, 1.0, 8, np.zeros(40, dtype=int), step_errors)
+    assert (event.first_row, event.peak_row, event.last_row) == (17, 18, 19)
+    assert event.n_windows == 5

@@ -79,7 +79,7 @@ class Threshold(ABC, Generic[ConfigT]):
             labelled = labelled[finite]
         errors = errors[finite]
         threshold = self._fit_core(errors, labelled)
-        floor = float(errors.max()) * 1.000001 + 1e-12 if _errors_barely_vary(errors) else 0.0
+        floor = _above_the_bulk(errors) if _errors_barely_vary(errors) else 0.0
         self.threshold_ = max(float(threshold), floor)
         return self
 
@@ -109,6 +109,16 @@ class Threshold(ABC, Generic[ConfigT]):
             raise ModelError(
                 f"the {self.method!r} threshold is not fitted yet: call fit(window_errors) first"
             )
+
+
+BULK_QUANTILE = 0.99
+
+
+def _above_the_bulk(errors: np.ndarray) -> float:
+    """Just above the ``BULK_QUANTILE`` of ``errors``: where most errors are equal, a spread-based
+    threshold collapses onto them and would flag normal noise, so it is kept above the bulk; but not
+    above the largest error, which in a series that holds its anomalies is the anomaly itself."""
+    return float(np.quantile(errors, BULK_QUANTILE)) * 1.000001 + 1e-12
 
 
 def _errors_barely_vary(errors: np.ndarray) -> bool:
