@@ -31,8 +31,8 @@ class Event:
     """One anomaly event in row coordinates of the prepared series.
 
     ``first_row``/``last_row`` bound the rows of its flagged windows where the per-timestep error is
-    high (``anomaly.events``); ``peak_row`` is where it is largest; ``peak_error`` is the largest window error (the threshold's
-    scale), so ``severity = peak_error / threshold`` is at least 1. ``window_positions`` index the
+    high (``anomaly.events``); ``peak_row`` is where it is largest; ``peak_error`` is the largest
+    window error (the threshold's scale), so ``severity = peak_error / threshold`` is at least 1. ``window_positions`` index the
     scored windows that belong to the event.
     """
 
