@@ -51,8 +51,8 @@ def merge_flagged_windows(
         if np.isfinite(span_errors).any() and np.nanmax(span_errors) > 0:
             peak = int(np.nanargmax(span_errors))
             hot = np.flatnonzero(span_errors >= LOCALISE_FRACTION * span_errors[peak])
-            span_first = first_row
-            peak_row, first_row, last_row = span_first + peak, span_first + int(hot[0]), span_first + int(hot[-1])
+            peak_row = first_row + peak
+            first_row, last_row = first_row + int(hot[0]), first_row + int(hot[-1])
         else:
             peak_row = first_row
         peak_error = float(window_errors[group].max())

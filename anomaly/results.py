@@ -32,8 +32,8 @@ class Event:
 
     ``first_row``/``last_row`` bound the rows of its flagged windows where the per-timestep error is
     high (``anomaly.events``); ``peak_row`` is where it is largest; ``peak_error`` is the largest
-    window error (the threshold's scale), so ``severity = peak_error / threshold`` is at least 1. ``window_positions`` index the
-    scored windows that belong to the event.
+    window error (the threshold's scale), so ``severity = peak_error / threshold`` is at least 1.
+    ``window_positions`` index the scored windows that belong to the event.
     """
 
     first_row: int
