@@ -53,6 +53,20 @@ class Decisions:
             rows = [event.first_row for event in self.events]
         return np.array(rows, dtype=int)
 
+    def event_rows(self, *, causal: bool) -> np.ndarray:
+        """(n_rows,) bool: the rows inside a decided event, as its alarm sees them: from its first to
+        its last row, or with ``causal`` over its flagged windows' whole span (where a causal detector's
+        errors cross the threshold)."""
+        inside = np.zeros(len(self.row_errors), dtype=bool)
+        for event in self.events:
+            if causal:
+                positions = event.window_positions
+                first = self.window_starts[positions[0]]
+                inside[first : self.window_starts[positions[-1]] + self.window_length] = True
+            else:
+                inside[event.first_row : event.last_row + 1] = True
+        return inside
+
 
 def decide(
     detector: Detector, stream: PreparedStream, scores: WindowScores, *, first_row: int = 0

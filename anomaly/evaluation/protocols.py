@@ -27,7 +27,7 @@ import pandas as pd
 from anomaly.config import PipelineConfig, PreparationConfig
 from anomaly.data import PreparedStream, RawStream, prepare_stream
 from anomaly.decisions import decide
-from anomaly.detectors import detector_for
+from anomaly.detectors import Detector, detector_for
 from anomaly.evaluation.nab import probationary_length
 
 EvaluationProtocol = Literal["offline", "streaming"]
@@ -65,7 +65,10 @@ def _offline(raw: RawStream, config: PipelineConfig) -> RowResults:
     results = _empty(len(raw.frame))
     everything = np.ones(len(raw.frame), dtype=bool)
     rows = _input_rows(raw, prepared)
-    _fill(results, rows, decisions.row_errors, detector.threshold_, everything)
+    errors = _below_threshold_outside_events(
+        decisions.row_errors, decisions.event_rows(causal=False), detector
+    )
+    _fill(results, rows, errors, detector.threshold_, everything)
     _alarm(results, raw, rows, decisions.alarm_rows(causal=False), everything)
     return results
 
@@ -94,10 +97,21 @@ def _streaming(raw: RawStream, config: PipelineConfig, retrain_growth: float) ->
         # Causal: each row is ranked by the window that ends at it.
         errors = np.full(len(prepared.values), np.nan)
         errors[scores.starts + length - 1] = scores.window_errors
+        errors = _below_threshold_outside_events(errors, decisions.event_rows(causal=True), detector)
         rows = _input_rows(raw, prepared)
         _fill(results, rows, errors, detector.threshold_, chunk)
         _alarm(results, raw, rows, decisions.alarm_rows(causal=True), chunk)
     return results
+
+
+def _below_threshold_outside_events(errors: np.ndarray, inside: np.ndarray, detector: Detector) -> np.ndarray:
+    """``errors`` with the rows above the threshold that no decided event holds (pruned events, the
+    rows of an event's windows before the anomaly) brought just under it: the ranking score then
+    crosses 0.5 exactly where the detector alarms, so NAB's threshold sweep over ``anomaly_score``
+    scores at least what the detector's own alarms do."""
+    threshold = detector.threshold_
+    just_under = threshold * (1 - 1e-9) if threshold > 0 else threshold
+    return np.where(~inside & (errors > threshold), just_under, errors)
 
 
 def _fixed_frequency(raw: RawStream, probation_end: int, config: PipelineConfig) -> PreparationConfig:

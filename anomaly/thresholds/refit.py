@@ -30,11 +30,13 @@ def fit_setting_aside_flagged(
     """Fit ``method`` on finite ``errors`` (n,) of the windows at ``starts`` (sorted), then refit up to
     ``method.config.refits`` times on the windows not overlapping any window the last fit flagged.
 
-    Windows overlap when their starts are less than ``window_length`` apart. Returns ``method``, fitted.
+    Windows overlap when their starts are less than ``window_length`` apart. With ``labelled`` windows
+    there is no refit: labels already say which windows are anomalous, and setting the flagged ones
+    aside would drop the very windows a label-tuned threshold learns from. Returns ``method``, fitted.
     """
     method.fit(errors, labelled)
     kept = np.ones(len(errors), dtype=bool)
-    for _ in range(method.config.refits):
+    for _ in range(0 if labelled is not None else method.config.refits):
         flagged_starts = starts[errors > method.threshold_]
         if flagged_starts.size == 0:
             break
@@ -45,5 +47,5 @@ def fit_setting_aside_flagged(
         if np.array_equal(~overlapping, kept) or overlapping.mean() > MAX_SET_ASIDE:
             break
         kept = ~overlapping
-        method.fit(errors[kept], None if labelled is None else labelled[kept])
+        method.fit(errors[kept])
     return method

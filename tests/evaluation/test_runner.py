@@ -69,7 +69,11 @@ def test_output_rows_match_the_input_rows_in_order(corpus, tmp_path, protocol, d
         order = np.argsort(pd.to_datetime(written["timestamp"]).to_numpy(), kind="stable")
         above = (written["anomaly_score"] > 0.5).to_numpy()[order]
         onsets = rising_edges(above, quiet_rows=16)  # the window length of tiny_config
-        assert (written["is_anomaly"].to_numpy()[order] == onsets).all()  # one alarm per event
+        alarms = written["is_anomaly"].to_numpy()[order].astype(bool)
+        if protocol == "streaming":  # when the event can first be known: where the error crosses
+            assert (alarms == onsets).all()
+        else:  # at the event's localised start: inside the stretch above the threshold, one per event
+            assert above[alarms].all() and alarms.sum() == onsets.sum()
     clean = pd.read_csv(out / "clean.csv")
     assert clean["label"].sum() == 16 and clean["label"].iloc[235:251].all()
     assert clean["anomaly_score"].iloc[240:243].max() > clean["anomaly_score"].iloc[:200].median()

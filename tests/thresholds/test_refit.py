@@ -42,7 +42,7 @@ def test_no_refits_is_the_plain_fit_and_refits_stop_when_nothing_changes():
     errors, _ = _contaminated()
     starts = np.arange(len(errors))
     plain = threshold_for(threshold_config()).fit(errors)
-    none = fit_setting_aside_flagged(threshold_for(threshold_config()), errors, starts, WINDOW)
+    none = fit_setting_aside_flagged(threshold_for(threshold_config(refits=0)), errors, starts, WINDOW)
     assert none.threshold_ == plain.threshold_
     five = fit_setting_aside_flagged(threshold_for(threshold_config(refits=5)), errors, starts, WINDOW)
     ten = fit_setting_aside_flagged(threshold_for(threshold_config(refits=10)), errors, starts, WINDOW)
