@@ -23,7 +23,9 @@ def prepare_stream(raw: RawStream, config: PreparationConfig, *, window_length: 
     1. rows are sorted by time (stably); ``unsorted_rows`` counts rows earlier than the row before them;
     2. rows sharing a timestamp become one row, each channel the mean of its non-missing values;
        ``duplicate_timestamps`` counts the rows merged away;
-    3. the step is ``config.frequency``, or with ``"auto"`` the median interval rounded to whole seconds;
+    3. the step is ``config.frequency``, or with ``"auto"`` the median interval rounded to whole seconds,
+       made coarser where the series is sampled irregularly with frequent gaps (``_coarser_step``,
+       said in ``notes``);
     4. if some timestamp is off the grid ``first + k * step``, rows are binned to the grid (each to the
        step at or before it) and averaged per bin: ``resampled``;
     5. ``missing_values`` counts the cells (step x channel) of the grid from the first to the last
@@ -55,6 +57,9 @@ def prepare_stream(raw: RawStream, config: PreparationConfig, *, window_length: 
     timestamps, values = timestamps[distinct], _mean_per_run(values, distinct)
 
     frequency = _frequency(timestamps, config, where)
+    notes: tuple[str, ...] = ()
+    if config.frequency == "auto":
+        frequency, notes = _coarser_step(timestamps, frequency, config.max_interpolated_gap, window_length)
     step = frequency.value
     offsets = timestamps - timestamps[0]
     resampled = bool(np.any(offsets % step))
@@ -100,6 +105,7 @@ def prepare_stream(raw: RawStream, config: PreparationConfig, *, window_length: 
             for channel, spread in zip(channels, np.ptp(output_values, axis=0), strict=True)
             if spread == 0
         ),
+        notes=notes,
     )
     return PreparedStream(
         name=raw.name,
@@ -108,6 +114,57 @@ def prepare_stream(raw: RawStream, config: PreparationConfig, *, window_length: 
         frequency=frequency,
         report=report,
     )
+
+
+COVERED_SHARE = 0.5
+"""Share of a series' rows that must lie in gap-free stretches of ``STRETCH_WINDOWS`` windows."""
+STRETCH_WINDOWS = 4
+COARSER_FACTORS = (2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 144, 288)
+
+
+def _coarser_step(
+    timestamps: np.ndarray, inferred: pd.Timedelta, max_gap: int, window_length: int
+) -> tuple[pd.Timedelta, tuple[str, ...]]:
+    """The finest of the inferred step and its ``COARSER_FACTORS`` multiples at which most rows
+    (``COVERED_SHARE``) lie in gap-free stretches of at least ``STRETCH_WINDOWS`` windows, with a note
+    when it is coarser than inferred.
+
+    Sensors that report every 5 to 15 minutes with frequent gaps of half an hour to a day have a median
+    step at which no stretch reaches a window: every gap splits the series. On a coarser grid, where a
+    cell averages the rows it holds, the same series is mostly gap-free. The inferred step is kept when
+    it already serves, or when no multiple does (preparation then says why, as before).
+    """
+
+    def covered(step: int) -> float:
+        cells = np.unique((timestamps - timestamps[0]) // step)
+        runs = np.split(cells, np.flatnonzero(np.diff(cells) > max_gap + 1) + 1)
+        long_runs = [run for run in runs if run[-1] - run[0] + 1 >= STRETCH_WINDOWS * window_length]
+        return sum(len(run) for run in long_runs) / len(cells)
+
+    base = inferred.value
+    if covered(base) >= COVERED_SHARE:
+        return inferred, ()
+    for factor in COARSER_FACTORS:
+        if covered(base * factor) >= COVERED_SHARE:
+            coarser = pd.Timedelta(base * factor, unit="ns")
+            return coarser, (
+                f"sampled irregularly: on the {_readable(inferred)} grid under {COVERED_SHARE:.0%} of the "
+                f"rows lie in gap-free stretches of {STRETCH_WINDOWS} windows, so rows are averaged onto a "
+                f"{_readable(coarser)} grid",
+            )
+    return inferred, ()
+
+
+def _readable(step: pd.Timedelta) -> str:
+    """'10 min', '5 h 20 min', '2 d' rather than pandas' '0 days 00:10:00'."""
+    seconds = int(step.total_seconds())
+    parts = [
+        (seconds // 86400, "d"),
+        (seconds % 86400 // 3600, "h"),
+        (seconds % 3600 // 60, "min"),
+        (seconds % 60, "s"),
+    ]
+    return " ".join(f"{amount} {unit}" for amount, unit in parts if amount) or str(step)
 
 
 def _run_starts(sorted_keys: np.ndarray) -> np.ndarray:

@@ -60,6 +60,7 @@ class PreparationReport:
             parts.append("resampled to a regular grid")
         if self.constant_channels:
             parts.append(f"constant channels: {', '.join(self.constant_channels)}")
+        parts += list(self.notes)
         return "; ".join(parts)
 
 

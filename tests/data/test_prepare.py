@@ -276,3 +276,37 @@ def test_a_million_rows_prepare_in_seconds():
     assert prepared.report.long_gaps == 1
     assert len(prepared.values) == rows - 100
     assert elapsed < 10, f"preparing {rows} rows took {elapsed:.1f} s"
+
+
+def _traffic_like(n_rows: int = 2500, seed: int = 0) -> pd.DataFrame:
+    """A sensor reporting every 5 to 15 minutes, with a gap of 30 minutes to a day after one report in
+    six: NAB's traffic series, which no 10-minute grid holds a window of."""
+    rng = np.random.default_rng(seed)
+    steps = rng.choice([5, 10, 15], size=n_rows) * 60
+    gaps = rng.random(n_rows) < 1 / 6
+    steps[gaps] = rng.uniform(30 * 60, 86400, size=gaps.sum())
+    stamps = pd.Timestamp("2026-01-01", tz="UTC") + pd.to_timedelta(np.cumsum(steps), unit="s")
+    return pd.DataFrame(
+        {"timestamp": stamps, "value": np.sin(np.arange(n_rows) / 20) + rng.normal(0, 0.1, n_rows)}
+    )
+
+
+def test_an_irregular_series_with_frequent_gaps_is_put_on_a_coarser_grid_not_rejected():
+    frame = _traffic_like()
+    raw = RawStream(name="traffic", frame=frame, rows=np.arange(2, len(frame) + 2), origin="traffic.csv")
+    prepared = prepare_stream(raw, PreparationConfig(), window_length=48)
+    assert prepared.frequency > pd.Timedelta("10min")
+    assert prepared.report.resampled and "sampled irregularly" in prepared.report.summary()
+    assert len(prepared.values) >= 4 * 48
+    # A fixed frequency is the user's choice: kept, and the series rejected with the reason.
+    with pytest.raises(DataError, match="fewer than the window length"):
+        prepare_stream(raw, PreparationConfig(frequency="10min"), window_length=48)
+
+
+def test_a_regular_series_keeps_its_own_step():
+    frame = _traffic_like().assign(
+        timestamp=pd.date_range("2026-01-01", periods=2500, freq="10min", tz="UTC")
+    )
+    raw = RawStream(name="regular", frame=frame, rows=np.arange(2, 2502), origin="regular.csv")
+    prepared = prepare_stream(raw, PreparationConfig(), window_length=48)
+    assert prepared.frequency == pd.Timedelta("10min") and prepared.report.notes == ()
