@@ -109,10 +109,11 @@ class ScoringConfig(_Section):
         "absolute errors from those of the validation windows (Malhotra et al. 2016)",
     )
     ewma_alpha: float | None = Field(
-        0.2,
+        0.1,
         gt=0,
         le=1,
-        description="smooth window errors in time order with this EWMA weight; 1 or None: no smoothing",
+        description="smooth window errors in time order with this EWMA weight; 1 or None: no smoothing. "
+        "0.1 was chosen on the four development families (docs/quality.md)",
     )
     trailing: int | None = Field(
         None,
