@@ -68,6 +68,7 @@ def compute_stream(
 ) -> StreamComputation:
     """The database-free part of a stream's job, run by an executor's worker: prepare the rows,
     train a model where needed (saving its artifact) or load the active one, and analyse new rows."""
+    from anomaly.data.labels import labels_for_threshold
     from anomaly.detectors import detector_for, load_detector
     from anomaly.retrain import drift_sample, retrain_reason, rows_in_spans
 
@@ -97,7 +98,7 @@ def compute_stream(
         detector = detector_for(config).fit(
             stream,
             exclude_rows=rows_in_spans(stream.values.index, state.confirmed_spans),
-            labels=_labels_of(stream, config),
+            labels=labels_for_threshold(config.threshold, stream.name),
         )
         train_seconds = time.perf_counter() - started
         new_model = _save_new_model(detector, stream, state, config)
@@ -166,17 +167,6 @@ def _first_unscored_row(stream: PreparedStream, state: StreamState) -> int:
     if state.last_scored_ts is None:
         return 0
     return int(np.searchsorted(stream.values.index, state.last_scored_ts, side="right"))
-
-
-def _labels_of(stream: PreparedStream, config: PipelineConfig) -> list | None:
-    """The labelled intervals of ``stream`` when its threshold is tuned on labels, read here at the edge
-    so that no detector reads files while fitting."""
-    labels_file = getattr(config.threshold, "labels", None)
-    if labels_file is None:
-        return None
-    from anomaly.data.labels import load_labels
-
-    return load_labels(labels_file).get(stream.name, [])
 
 
 def _save_new_model(

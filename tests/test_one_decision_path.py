@@ -68,11 +68,18 @@ models = "{tmp_path / "models"}"
 
 @pytest.mark.parametrize(
     "threshold",
-    [{"method": "block_maxima"}, {"method": "dynamic", "dynamic_z_range": [1.0, 10.0, 0.5]}],
-    ids=["block_maxima", "dynamic-pruned"],
+    [
+        {"method": "block_maxima"},
+        {"method": "dynamic", "dynamic_z_range": [1.0, 10.0, 0.5]},
+        {"method": "label_tuned", "labels": "spikes.json"},
+    ],
+    ids=["block_maxima", "dynamic-pruned", "label_tuned"],
 )
 def test_run_and_offline_evaluation_raise_the_same_alarms(tmp_path, threshold):
     data = _directory(tmp_path)
+    # The label-tuned threshold's labels (read by both commands, relative to the config file): one spike.
+    stamps = pd.date_range("2026-01-01", periods=600, freq="10min")
+    (tmp_path / "spikes.json").write_text(json.dumps({"b.csv": [[str(stamps[250]), str(stamps[252])]]}))
     config = _config_file(tmp_path, data, threshold)
     (tmp_path / "labels.json").write_text(json.dumps({"a.csv": [], "b.csv": []}))
     assert main(["run", str(config)]) == 0

@@ -13,6 +13,16 @@ from anomaly.errors import DataError
 LabelWindows = dict[str, list[tuple[pd.Timestamp, pd.Timestamp]]]
 
 
+def labels_for_threshold(threshold: object, stream: str) -> list[tuple[pd.Timestamp, pd.Timestamp]] | None:
+    """The labelled intervals of ``stream`` when ``threshold`` (a threshold config) is tuned on a labels
+    file, else None: read at the edge (pipeline runs, evaluation), so that no detector reads files while
+    it fits."""
+    labels_file = getattr(threshold, "labels", None)
+    if labels_file is None:
+        return None
+    return load_labels(labels_file).get(stream, [])
+
+
 def load_labels(path: Path) -> LabelWindows:
     """Stream name -> list of (start, end) UTC timestamps; naive times are taken as UTC."""
     try:

@@ -1,6 +1,7 @@
 """The two evaluation protocols: per input row, a ranking score in [0, 1] and the detector's own alarms.
 
-- ``offline``: fit on the whole series (no labels), then score every row.
+- ``offline``: fit on the whole series (no labels, but those a label-tuned threshold names), then
+  score every row.
 - ``streaming`` (NAB's rules): fit on NAB's probationary rows, the first ``min(floor(0.15 n), 750)``,
   then score the rest chunk by chunk as scheduled runs would, retraining before each chunk on the rows
   seen so far; a new chunk starts when the rows seen have doubled since the last fit (750, 1,500, 3,000
@@ -26,6 +27,7 @@ import pandas as pd
 
 from anomaly.config import PipelineConfig, PreparationConfig
 from anomaly.data import PreparedStream, RawStream, prepare_stream
+from anomaly.data.labels import labels_for_threshold
 from anomaly.decisions import decide
 from anomaly.detectors import Detector, detector_for
 from anomaly.evaluation.nab import probationary_length
@@ -60,7 +62,7 @@ def score_rows(
 
 def _offline(raw: RawStream, config: PipelineConfig) -> RowResults:
     prepared = prepare_stream(raw, config.preparation, window_length=config.window.length)
-    detector = detector_for(config).fit(prepared)
+    detector = detector_for(config).fit(prepared, labels=labels_for_threshold(config.threshold, raw.name))
     decisions = decide(detector, prepared, detector.score_samples(prepared))
     results = _empty(len(raw.frame))
     everything = np.ones(len(raw.frame), dtype=bool)
@@ -83,6 +85,7 @@ def _streaming(raw: RawStream, config: PipelineConfig, retrain_growth: float) ->
     while ends[-1] < n_rows:
         ends.append(min(max(int(np.ceil(ends[-1] * retrain_growth)), ends[-1] + 1), n_rows))
     preparation = _fixed_frequency(raw, ordered[probation - 1], config)
+    labels = labels_for_threshold(config.threshold, raw.name)
     results = _empty(n_rows)
     for seen, until in itertools.pairwise(ends):
         seen_until, chunk_end = ordered[seen - 1], ordered[until - 1]
@@ -91,7 +94,7 @@ def _streaming(raw: RawStream, config: PipelineConfig, retrain_growth: float) ->
             continue
         prepared = prepare_stream(_rows_until(raw, chunk_end), preparation, window_length=length)
         first_row = int(np.searchsorted(prepared.values.index.asi8, seen_until, side="right"))
-        detector = detector_for(config).fit(_head(prepared, first_row))
+        detector = detector_for(config).fit(_head(prepared, first_row), labels=labels)
         scores = detector.score_samples(prepared, first_row=first_row)
         decisions = decide(detector, prepared, scores, first_row=first_row)
         # Causal: each row is ranked by the window that ends at it.
