@@ -132,7 +132,7 @@ def test_learned_state_and_shapes(case, stream):
     assert len(scores.starts) == len(stream.values) - 16 + 1
     assert scores.window_errors.shape == scores.starts.shape
     assert scores.step_errors.shape == (len(scores.starts), 16)
-    assert np.isfinite(fitted.threshold_)
+    assert np.isfinite(fitted.threshold_) and fitted.threshold_ > 0
     np.testing.assert_array_equal(fitted.decision_function(stream), scores.window_errors - fitted.threshold_)
     np.testing.assert_array_equal(fitted.predict(stream), scores.window_errors > fitted.threshold_)
     embeddings = fitted.transform(stream)
