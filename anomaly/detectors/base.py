@@ -33,7 +33,7 @@ from anomaly.thresholds import (
     threshold_for,
     threshold_from_dict,
 )
-from anomaly.windowing import window_starts
+from anomaly.windowing import gather_windows, window_starts
 
 if TYPE_CHECKING:
     from anomaly.config import PipelineConfig
@@ -111,7 +111,7 @@ class Detector(ABC):
         self._check_channels(stream)
         if starts is None:
             starts = window_starts(stream.segment, self.window.length, 1)
-        return self.reconstruct(stream, np.asarray(starts))[1]
+        return self._embed(self._scaled_windows(stream, np.asarray(starts)))
 
     @abstractmethod
     def reconstruct(self, stream: PreparedStream, starts: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
@@ -196,6 +196,10 @@ class Detector(ABC):
         """Learn every fitted attribute (see the class)."""
 
     @abstractmethod
+    def _embed(self, windows: np.ndarray) -> np.ndarray:
+        """Embeddings (n, dim) of scaled ``windows`` (n, window, channels)."""
+
+    @abstractmethod
     def _score_core(self, stream: PreparedStream, first_row: int) -> WindowScores:
         """``score_samples`` after the checks."""
 
@@ -237,6 +241,11 @@ class Detector(ABC):
         self.threshold_method_ = method
         reference = errors[np.isin(starts, held_out_starts)]
         self.reference_errors_ = quantile_sample(reference[reference <= method.threshold_])
+
+    def _scaled_windows(self, stream: PreparedStream, starts: np.ndarray) -> np.ndarray:
+        """The windows of ``stream`` at ``starts``, (n, window, channels), in the scaler's units."""
+        scaled = self.scaler_.transform(stream.values.to_numpy(dtype=float))
+        return gather_windows(scaled, starts, self.window.length)
 
     def _record_training_span(self, stream: PreparedStream) -> None:
         """Keep the first and last timestamps of the data fitted on (``trained_from_``, ``trained_to_``)."""

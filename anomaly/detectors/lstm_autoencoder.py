@@ -35,7 +35,7 @@ from anomaly.model.training_set import TrainingSet, build_training_set, clear_of
 from anomaly.results import WindowScores
 from anomaly.scoring import WindowScorer
 from anomaly.thresholds import threshold_config
-from anomaly.windowing import gather_windows, window_starts
+from anomaly.windowing import window_starts
 
 WEIGHTS_FILE = "weights.weights.h5"
 
@@ -106,8 +106,9 @@ class LSTMAutoencoderDetector(Detector):
         self.epochs_trained_ = fitted.epochs_trained
         self.val_loss_ = fitted.val_loss
         self.n_training_windows_ = len(training.train_starts)
-        held_out = self._residuals(scaled, stream.segment, held_out_starts)
-        self.window_scorer_ = WindowScorer(config=self.scoring, window_length=length).fit(held_out)
+        self.window_scorer_ = WindowScorer(config=self.scoring, window_length=length).fit(
+            lambda: self._residuals(scaled, stream.segment, held_out_starts)
+        )
         if self.threshold.errors == "validation":
             threshold_starts = held_out_starts
         else:
@@ -120,7 +121,7 @@ class LSTMAutoencoderDetector(Detector):
         threshold_errors = self._scores(scaled, stream.segment, threshold_starts).window_errors
         self._learn_threshold(stream, threshold_starts, threshold_errors, labels, held_out_starts)
         self.embedding_space_ = EmbeddingSpace.fit(
-            self._outputs(training.train_windows).embeddings,
+            self._embed(training.train_windows),
             max_clusters=self.max_clusters,
             seed=self.model.seed,
         )
@@ -170,11 +171,11 @@ class LSTMAutoencoderDetector(Detector):
         which no prediction judges, keep the data's values and so show no error).
         """
         self._check_fitted()
-        scaled = self.scaler_.transform(stream.values.to_numpy(dtype=float))
-        windows = gather_windows(scaled, starts, self.window.length)
+        windows = self._scaled_windows(stream, starts)
         output = self._outputs(windows)
         fitted = output.reconstructions
         if fitted is None:
+            scaled = self.scaler_.transform(stream.values.to_numpy(dtype=float))
             residuals = self._residuals(scaled, stream.segment, starts)
             fitted = windows + at_offsets(residuals.prediction, residuals.targets, self.window.length, 0.0)
         return self.scaler_.inverse_transform(fitted), output.embeddings
@@ -222,6 +223,9 @@ class LSTMAutoencoderDetector(Detector):
         self.weights_ = network.autoencoder.get_weights()
 
     # -- internals ---------------------------------------------------------------------------------
+    def _embed(self, windows: np.ndarray) -> np.ndarray:
+        return self._outputs(windows).embeddings
+
     def _outputs(self, windows: np.ndarray) -> NetworkOutput:
         return self.trainer(len(self.channels_)).predict(self.weights_, windows)
 

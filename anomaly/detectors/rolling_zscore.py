@@ -65,7 +65,9 @@ class RollingZScoreDetector(Detector):
         self._learn_threshold(stream, starts, errors, labels, starts)
         sample = starts[:: self.window.train_stride]
         self.embedding_space_ = EmbeddingSpace.fit(
-            _shapes(gather_windows(scaled, sample, length)), max_clusters=self.max_clusters, seed=self.seed
+            self._embed(gather_windows(scaled, sample, length)),
+            max_clusters=self.max_clusters,
+            seed=self.seed,
         )
         self.n_training_windows_ = len(starts)
         self.val_loss_ = None
@@ -74,8 +76,7 @@ class RollingZScoreDetector(Detector):
     def _score_core(self, stream: PreparedStream, first_row: int) -> WindowScores:
         length = self.window.length
         starts = window_starts(stream.segment, length, 1, first_end=first_row)
-        scaled = self.scaler_.transform(stream.values.to_numpy(dtype=float))
-        errors = _z_scores(gather_windows(scaled, starts, length))
+        errors = _z_scores(self._scaled_windows(stream, starts))
         step_errors = np.zeros((len(starts), length))
         step_errors[:, -1] = errors
         return WindowScores(starts=starts, window_errors=errors, step_errors=step_errors)
@@ -84,11 +85,17 @@ class RollingZScoreDetector(Detector):
         """Each window with its last row replaced by the mean of the rows before it (what the detector
         expected there), in the data's units, and its shape (z-normalised values) as the embedding."""
         self._check_fitted()
-        scaled = self.scaler_.transform(stream.values.to_numpy(dtype=float))
-        windows = gather_windows(scaled, starts, self.window.length)
+        windows = self._scaled_windows(stream, starts)
         expected = windows.copy()
         expected[:, -1] = windows[:, :-1].mean(axis=1)
-        return self.scaler_.inverse_transform(expected), _shapes(windows)
+        return self.scaler_.inverse_transform(expected), self._embed(windows)
+
+    def _embed(self, windows: np.ndarray) -> np.ndarray:
+        """Each window's shape: its values z-normalised per window and channel, flattened to (n, length *
+        channels), what a window looks like whatever its level and scale."""
+        centred = windows - windows.mean(axis=1, keepdims=True)
+        spread = np.maximum(windows.std(axis=1, keepdims=True), SPREAD_FLOOR)
+        return (centred / spread).reshape(len(windows), windows.shape[1] * windows.shape[2])
 
     def _record_core(self) -> dict[str, Any]:
         return {"seed": self.seed}
@@ -113,11 +120,3 @@ def _z_scores(windows: np.ndarray) -> np.ndarray:
     rest, last = windows[:, :-1], windows[:, -1]
     spread = np.maximum(rest.std(axis=1, ddof=1), SPREAD_FLOOR)
     return (np.abs(last - rest.mean(axis=1)) / spread).max(axis=1)
-
-
-def _shapes(windows: np.ndarray) -> np.ndarray:
-    """Windows (n, length, channels) z-normalised per window and channel, flattened to (n, length *
-    channels): what a window looks like whatever its level and scale."""
-    centred = windows - windows.mean(axis=1, keepdims=True)
-    spread = np.maximum(windows.std(axis=1, keepdims=True), SPREAD_FLOOR)
-    return (centred / spread).reshape(len(windows), windows.shape[1] * windows.shape[2])

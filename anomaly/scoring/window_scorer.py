@@ -10,6 +10,7 @@ the scoring.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import Any, Self
 
 import numpy as np
@@ -29,13 +30,14 @@ class WindowScorer:
         self.config = config
         self.window_length = window_length
 
-    def fit(self, held_out: Residuals) -> Self:
-        """Learn what the configured error needs from residuals of windows the model did not train on
-        (the Mahalanobis mean and covariance per decoder; nothing for MSE)."""
+    def fit(self, held_out: Callable[[], Residuals]) -> Self:
+        """Learn what the configured error needs from the residuals of windows the model did not train
+        on (the Mahalanobis mean and covariance per decoder; nothing for MSE). ``held_out`` computes
+        them, and is called only where they are needed: that is a forward pass over the held-out windows."""
         self.mahalanobis_ = {}
         if self.config.error == "mahalanobis":
             self.mahalanobis_ = {
-                name: MahalanobisScorer.fit(error_vectors(part)) for name, part in held_out.parts().items()
+                name: MahalanobisScorer.fit(error_vectors(part)) for name, part in held_out().parts().items()
             }
         return self
 
