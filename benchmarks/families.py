@@ -70,6 +70,40 @@ class FamilyResult:
         )
 
 
+def _counted(
+    family: str,
+    protocol: str,
+    detected: dict[str, list],
+    labels: dict[str, list],
+    nab_standard: float | None,
+    started: float,
+) -> FamilyResult:
+    """The event counts of ``detected`` intervals against ``labels``, in total and the most false
+    events of any one series."""
+    events = event_scores(detected, labels)
+    most_false = max(
+        (
+            event_scores({name: found}, {name: labels.get(name, [])}).false_events
+            for name, found in detected.items()
+        ),
+        default=0,
+    )
+    return FamilyResult(
+        family=family,
+        protocol=protocol,
+        precision=events.precision,
+        recall=events.recall,
+        f1=events.f1,
+        true_events=events.true_events,
+        false_events=events.false_events,
+        found=events.found_labels,
+        labelled=events.total_labels,
+        nab_standard=nab_standard,
+        most_false_in_a_series=most_false,
+        seconds=time.perf_counter() - started,
+    )
+
+
 def measure_sample(raw_config: dict[str, Any]) -> FamilyResult:
     """The bundled sample data through the pipeline (``anomaly run``) with ``raw_config``, into a
     temporary SQLite file; the stored anomalies against ``sample_data/labels.json``."""
@@ -96,28 +130,7 @@ def measure_sample(raw_config: dict[str, Any]) -> FamilyResult:
     for name, start, end in rows:
         detected.setdefault(name, []).append((pd.Timestamp(start), pd.Timestamp(end)))
     labels = load_labels(ROOT / "sample_data" / "labels.json")
-    events = event_scores(detected, labels)
-    most_false = max(
-        (
-            event_scores({name: found}, {name: labels.get(name, [])}).false_events
-            for name, found in detected.items()
-        ),
-        default=0,
-    )
-    return FamilyResult(
-        family="sample",
-        protocol="pipeline",
-        precision=events.precision,
-        recall=events.recall,
-        f1=events.f1,
-        true_events=events.true_events,
-        false_events=events.false_events,
-        found=events.found_labels,
-        labelled=events.total_labels,
-        nab_standard=None,
-        most_false_in_a_series=most_false,
-        seconds=time.perf_counter() - started,
-    )
+    return _counted("sample", "pipeline", detected, labels, None, started)
 
 
 def measure(family: str, protocol: str, raw_config: dict[str, Any]) -> FamilyResult:
@@ -140,28 +153,8 @@ def measure(family: str, protocol: str, raw_config: dict[str, Any]) -> FamilyRes
             stamps = pd.DatetimeIndex(rows["timestamp"]).tz_localize("UTC")
             detected[name] = alarm_intervals(stamps, rows["is_anomaly"].to_numpy(dtype=bool))
             judged_labels[name] = [window for window in windows if window[1] >= stamps[0]]
-    events = event_scores(detected, judged_labels)
-    most_false = max(
-        (
-            event_scores({name: found}, {name: judged_labels[name]}).false_events
-            for name, found in detected.items()
-        ),
-        default=0,
-    )
-    return FamilyResult(
-        family=family,
-        protocol=protocol,
-        precision=events.precision,
-        recall=events.recall,
-        f1=events.f1,
-        true_events=events.true_events,
-        false_events=events.false_events,
-        found=events.found_labels,
-        labelled=events.total_labels,
-        nab_standard=report.nab["standard"].normalised if family == "nab-dev" else None,
-        most_false_in_a_series=most_false,
-        seconds=time.perf_counter() - started,
-    )
+    nab_standard = report.nab["standard"].normalised if family == "nab-dev" else None
+    return _counted(family, protocol, detected, judged_labels, nab_standard, started)
 
 
 def _settings(pairs: list[str]) -> dict[str, Any]:
