@@ -9,8 +9,7 @@
 - ``artifacts``: saving and loading any fitted detector (JSON record plus its own files).
 """
 
-import importlib
-from typing import Any
+from anomaly.lazy_exports import lazy_exports
 
 # Names resolve on first use: the registry is read when a configuration is validated, and that must
 # not load TensorFlow.
@@ -30,8 +29,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -10,8 +10,7 @@
 - ``command``: the ``anomaly evaluate`` subcommand.
 """
 
-import importlib
-from typing import Any
+from anomaly.lazy_exports import lazy_exports
 
 # Names resolve on first use, so that importing the ``command`` submodule (which ``anomaly --help``
 # does) does not load pandas, scikit-learn and the model code.
@@ -33,8 +32,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
