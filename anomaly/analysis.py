@@ -43,7 +43,7 @@ def _keep_windows(
     event_of_window = np.full(len(scores.starts), -1)
     for index, event in enumerate(decisions.events):
         event_of_window[event.window_positions] = index
-    flagged = event_of_window >= 0
+    flagged = decisions.flagged_windows
     # Sampling on the absolute time grid keeps the sample regular across incremental runs.
     step_number = stream.values.index.asi8[scores.starts] // stream.frequency.value
     sampled = (step_number % every == 0) & ~flagged & np.isfinite(scores.window_errors)
