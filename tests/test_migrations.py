@@ -19,6 +19,7 @@ from tests.conftest import insert_stream_with_model
 
 ADDED_IN_0002 = {("anomalies", "ix_anomalies_status"), ("windows", "ix_windows_model_id")}
 DROPPED_IN_0002 = {("scores", "ix_scores_stream_ts")}
+ADDED_IN_0003 = {("anomalies", "verdict_by"), ("anomalies", "verdict_at")}
 
 
 def _alembic_config(url: str) -> Config:
@@ -118,12 +119,20 @@ def _fill(connection: Connection) -> None:
         )
 
 
-def _all_rows(engine: Engine) -> dict[str, list[tuple]]:
+def _columns(engine: Engine) -> dict[str, set[str]]:
+    inspector = inspect(engine)
+    return {name: {column["name"] for column in inspector.get_columns(name)} for name in Base.metadata.tables}
+
+
+def _all_rows(engine: Engine, columns: dict[str, set[str]]) -> dict[str, list[tuple]]:
+    """Every row of every table, in the given columns of each (those an older revision has)."""
+    rows = {}
     with engine.connect() as connection:
-        return {
-            name: [tuple(row) for row in connection.execute(select(table).order_by(*table.primary_key))]
-            for name, table in Base.metadata.tables.items()
-        }
+        for name, table in Base.metadata.tables.items():
+            selected = [column for column in table.columns if column.name in columns[name]]
+            statement = select(*selected).order_by(*table.primary_key)
+            rows[name] = [tuple(row) for row in connection.execute(statement)]
+    return rows
 
 
 def test_db_upgrade_brings_an_empty_database_to_head(database_url):
@@ -143,10 +152,17 @@ def test_a_filled_database_at_0001_upgrades_to_head_keeping_every_row(database_u
     assert indexes >= DROPPED_IN_0002 and indexes.isdisjoint(ADDED_IN_0002)
     with engine.begin() as connection:
         _fill(connection)
-    before = _all_rows(engine)
+    columns_at_0001 = _columns(engine)
+    before = _all_rows(engine, columns_at_0001)
     upgrade_schema(engine)
     assert _revision(engine) == _head()
-    assert _all_rows(engine) == before
+    assert _all_rows(engine, columns_at_0001) == before
+    at_head = _columns(engine)
+    added = {(name, column) for name in at_head for column in at_head[name] - columns_at_0001[name]}
+    assert added == ADDED_IN_0003
+    with engine.connect() as connection:
+        verdicts = connection.execute(select(Anomaly.verdict_by, Anomaly.verdict_at)).all()
+    assert verdicts and all(verdict == (None, None) for verdict in verdicts)
     assert sum(len(rows) for rows in before.values()) == 1 + 2 * (1 + 1 + 8 + 1 + 1)
     indexes = _indexes(engine)
     assert indexes >= ADDED_IN_0002 and indexes.isdisjoint(DROPPED_IN_0002)
@@ -168,10 +184,10 @@ def test_the_migrated_schema_is_exactly_the_orm_schema(database_url):
 def test_downgrade_to_0001_then_upgrade_round_trips(database_url):
     engine = open_engine(database_url)
     upgrade_schema(engine, "0001")
-    at_0001 = _indexes(engine)
+    at_0001 = _indexes(engine), _columns(engine)
     upgrade_schema(engine)
     command.downgrade(_alembic_config(database_url), "0001")
-    assert _revision(engine) == "0001" and _indexes(engine) == at_0001
+    assert _revision(engine) == "0001" and (_indexes(engine), _columns(engine)) == at_0001
     upgrade_schema(engine)
     assert _revision(engine) == _head()
     engine.dispose()

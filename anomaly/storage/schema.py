@@ -123,6 +123,8 @@ class Anomaly(Base):
     n_windows: Mapped[int] = mapped_column(Integer, nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="open", index=True)
     note: Mapped[str | None] = mapped_column(Text)
+    verdict_by: Mapped[str | None] = mapped_column(String(256))
+    verdict_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Window(Base):
