@@ -52,7 +52,15 @@ def build_parser() -> argparse.ArgumentParser:
         "score": "score new data with each stream's active model (second half of 'run')",
     }
     for name, description in descriptions.items():
-        _add_common_options(commands.add_parser(name, help=description, description=description))
+        run_parser = commands.add_parser(name, help=description, description=description)
+        _add_common_options(run_parser)
+        run_parser.add_argument(
+            "--metrics-file",
+            type=Path,
+            metavar="PATH",
+            help="write the run's Prometheus metrics there, also when it fails (node-exporter textfile "
+            "collector: a *.prom file in its directory; replaced atomically)",
+        )
 
     schedule_description = (
         "run the pipeline now and then every INTERVAL at a fixed rate, until SIGTERM or Ctrl-C "
@@ -70,6 +78,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="time between run starts: a number and a unit, e.g. 30s, 15m, 1h, 1d",
     )
     schedule.add_argument("--max-runs", type=int, metavar="N", help="stop after N runs (default: never)")
+    schedule.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="serve Prometheus metrics of the latest run at /metrics",
+    )
+    schedule.add_argument(
+        "--metrics-address", default="127.0.0.1", help="address to serve metrics on (default: 127.0.0.1)"
+    )
 
     add_evaluate_parser(commands)
 
@@ -111,11 +128,12 @@ def _pipeline_config(args: argparse.Namespace) -> PipelineConfig:
 
 
 def _run_pipeline(args: argparse.Namespace) -> int:
-    from pipelines.runner import execute
+    from pipelines.metrics import execute_with_metrics, textfile_publisher
     from pipelines.stream_job import Command
 
     config = _pipeline_config(args)
-    summary = execute(config, Command(args.command))
+    publish = textfile_publisher(args.metrics_file) if args.metrics_file else None
+    summary = execute_with_metrics(config, Command(args.command), publish)
     for outcome in summary.outcomes:
         if outcome.error:
             print(f"FAILED  {outcome.name}: {outcome.error}")
@@ -148,7 +166,13 @@ def _run_pipeline(args: argparse.Namespace) -> int:
 def _schedule(args: argparse.Namespace) -> int:
     from pipelines.schedule import run_every
 
-    return run_every(_pipeline_config(args), args.every, max_runs=args.max_runs)
+    config = _pipeline_config(args)
+    if args.metrics_port is None:
+        return run_every(config, args.every, max_runs=args.max_runs)
+    from pipelines.metrics import MetricsEndpoint
+
+    with MetricsEndpoint(args.metrics_address, args.metrics_port) as endpoint:
+        return run_every(config, args.every, max_runs=args.max_runs, publish=endpoint.publish)
 
 
 def _upgrade_database(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@
 - ``*.toml``: pipeline definitions; ``sample.toml`` runs the bundled sample data.
 - ``locks``: per-stream and per-run locks, so overlapping runs never work on the same stream.
 - ``schedule``: ``anomaly schedule``: runs at a fixed rate until stopped.
+- ``metrics``: each run's Prometheus metrics, as a node-exporter textfile or an HTTP endpoint.
 """
 
 from __future__ import annotations

@@ -71,6 +71,11 @@ class RunSummary:
         """Windows stored (with embeddings) by this run."""
         return sum(o.work.counts.windows for o in self.outcomes if o.work)
 
+    @property
+    def n_scores(self) -> int:
+        """Rows (timestamps) scored by this run."""
+        return sum(o.work.counts.scores for o in self.outcomes if o.work)
+
 
 def execute(config: PipelineConfig, command: Command) -> RunSummary:
     """Carry out ``command`` for every stream of ``config.source`` and record the run."""

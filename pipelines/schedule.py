@@ -19,10 +19,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from anomaly.config import PipelineConfig
 from anomaly.errors import AnomalyError, ConfigError
 from anomaly.exit_codes import EXIT_ERROR, EXIT_OK, EXIT_STREAMS_FAILED
+
+if TYPE_CHECKING:
+    from pipelines.metrics import Publish
 
 log = logging.getLogger("anomaly")
 
@@ -46,13 +50,15 @@ def run_every(
     interval: timedelta,
     *,
     max_runs: int | None = None,
+    publish: Publish | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> int:
     """Run ``config``'s pipeline now and then every ``interval`` until stopped or ``max_runs`` runs.
 
     Returns the exit code of the last run: 0 succeeded, 1 some streams failed, 2 the run could not
-    be done (configuration, data or database error). ``sleep`` and ``clock`` (seconds) are for tests.
+    be done (configuration, data or database error). ``publish`` gets each run's Prometheus metrics
+    (``pipelines.metrics``). ``sleep`` and ``clock`` (seconds) are for tests.
     """
     if interval <= timedelta(0):
         raise ConfigError(f"the interval must be positive, not {interval}")
@@ -65,7 +71,7 @@ def run_every(
         slot = 0
         runs = 0
         while not stop.requested:
-            exit_code = _run_once(config)
+            exit_code = _run_once(config, publish)
             runs += 1
             if stop.requested or (max_runs is not None and runs >= max_runs):
                 break
@@ -87,13 +93,13 @@ def run_every(
     return exit_code
 
 
-def _run_once(config: PipelineConfig) -> int:
+def _run_once(config: PipelineConfig, publish: Publish | None) -> int:
     """One run, logged in one line; a run that cannot be done is logged and the schedule goes on."""
-    from pipelines.runner import execute
+    from pipelines.metrics import execute_with_metrics
     from pipelines.stream_job import Command
 
     try:
-        summary = execute(config, Command.RUN)
+        summary = execute_with_metrics(config, Command.RUN, publish)
     except AnomalyError as exc:
         log.error("run failed: %s", exc)
         return EXIT_ERROR
