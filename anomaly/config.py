@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 import tomllib
 from datetime import timedelta
+from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -203,6 +204,63 @@ class RetrainConfig(_Section):
         return value
 
 
+ALERT_URL_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$")
+
+
+class AlertsConfig(_Section):
+    """Notifications of new anomaly events and failed runs, sent to Apprise URLs (Slack, Teams,
+    Discord, email, webhooks, ...).
+
+    Alerts are on when ``urls`` is not empty. Which events are alerted is decided when they are stored
+    (``min_severity``, ``streams``): changing these later does not alert earlier events. See
+    ``anomaly.alerts`` for how a notification is queued and delivered exactly once.
+    """
+
+    urls: tuple[str, ...] = Field(
+        (), description="Apprise notification URLs such as 'slack://...' or 'mailtos://...'; empty: off"
+    )
+    min_severity: float = Field(
+        1.0, ge=0, description="alert on events whose severity (peak error / threshold) is at least this"
+    )
+    streams: tuple[str, ...] = Field(
+        (), description="alert only on streams whose name matches one of these glob patterns; empty: all"
+    )
+    digest_over: int = Field(
+        5, ge=0, description="when more alerts than this are due for a URL at once, send it one digest"
+    )
+    dashboard_url: str | None = Field(
+        None, description="the dashboard's base URL, e.g. 'http://ops.example.com:8501', for links"
+    )
+    retry_after: Duration = Field(
+        timedelta(minutes=1),
+        description="earliest retry after a failed delivery, doubling with each further failure (up to 6h)",
+    )
+
+    @field_validator("urls")
+    @classmethod
+    def _urls_have_a_scheme(cls, urls: tuple[str, ...]) -> tuple[str, ...]:
+        for url in urls:
+            if not ALERT_URL_PATTERN.match(url):
+                raise ValueError(f"{url.split(':', 1)[0]!r}...: not a notification URL such as 'slack://...'")
+        return urls
+
+    @field_validator("dashboard_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://\S+$", value):
+            raise ValueError(f"must be an http:// or https:// URL, got {value!r}")
+        return value.rstrip("/") if value is not None else None
+
+    @property
+    def enabled(self) -> bool:
+        """Whether anything is alerted at all."""
+        return bool(self.urls)
+
+    def covers(self, stream: str) -> bool:
+        """Whether events of ``stream`` are alerted (by its name against ``streams``)."""
+        return self.enabled and (not self.streams or any(fnmatchcase(stream, p) for p in self.streams))
+
+
 class PipelineConfig(_Section):
     """The whole configuration of a pipeline."""
 
@@ -226,6 +284,7 @@ class PipelineConfig(_Section):
     embeddings: EmbeddingConfig = EmbeddingConfig()
     retrain: RetrainConfig = RetrainConfig()
     storage: StorageConfig = StorageConfig()
+    alerts: AlertsConfig = AlertsConfig()
     executor: str = Field(
         "in-process",
         description="where per-stream work runs: 'in-process', 'processes[:N]', 'dask://HOST:PORT' "
@@ -241,6 +300,13 @@ class PipelineConfig(_Section):
         if value not in detector_names():
             raise ValueError(f"unknown detector {value!r}; choose one of {', '.join(detector_names())}")
         return value
+
+    def recorded(self) -> dict[str, Any]:
+        """The configuration as JSON for the ``runs`` row, notification URLs cut to their scheme: they
+        hold tokens and passwords, which the database (and whoever reads it) must not see."""
+        dumped = self.model_dump(mode="json")
+        dumped["alerts"]["urls"] = [url.split("://", 1)[0] + "://***" for url in self.alerts.urls]
+        return dumped
 
     def with_overrides(
         self, *, data: Path | None = None, db: str | None = None, models: Path | None = None

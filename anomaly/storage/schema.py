@@ -27,6 +27,8 @@ from anomaly.storage.types import UTCDateTime
 
 RUN_STATUSES = ("running", "succeeded", "failed")
 ANOMALY_STATUSES = ("open", "confirmed", "dismissed")
+ALERT_KINDS = ("anomaly", "run_failed")
+ALERT_STATUSES = ("pending", "sent")
 
 
 class Base(DeclarativeBase):
@@ -147,3 +149,31 @@ class Window(Base):
     x: Mapped[float | None] = mapped_column(Float)
     y: Mapped[float | None] = mapped_column(Float)
     reconstruction: Mapped[list[list[float]] | None] = mapped_column(JSON)
+
+
+class AlertOutbox(Base):
+    """One notification to send: a new anomaly event or a failed run, queued in the transaction that
+    stored it and delivered after that transaction committed (the outbox pattern, ``anomaly.alerts``).
+
+    ``delivered_to`` holds fingerprints of the notification URLs that have it, so a retry reaches only
+    the URLs that missed it; the row is ``sent`` once every configured URL has it.
+    """
+
+    __tablename__ = "alert_outbox"
+    __table_args__ = (
+        UniqueConstraint("anomaly_id", name="uq_alert_outbox_anomaly"),
+        Index("ix_alert_outbox_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), nullable=False)
+    anomaly_id: Mapped[int | None] = mapped_column(ForeignKey("anomalies.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_to: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
