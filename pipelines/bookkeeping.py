@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from anomaly.errors import DatabaseError, LockedError
 from anomaly.storage.database import error_reason
+from anomaly.storage.outbox import queue_run_failure
 from anomaly.storage.schema import Run
 from pipelines.locks import named_lock, run_lock_name
 
@@ -60,10 +61,11 @@ def started_run(engine: Engine, command: str, config: dict[str, Any]) -> Iterato
         lock.release(forget=True)
 
 
-def mark_abandoned_runs(engine: Engine) -> list[int]:
+def mark_abandoned_runs(engine: Engine, *, queue_alerts: bool = False) -> list[int]:
     """Mark failed every ``running`` run whose process is gone (its run lock is free); return their ids.
 
     ``finished_at`` becomes the time this was noticed: when the process died is not recorded anywhere.
+    With ``queue_alerts``, each one's failure notification is queued in the same transaction.
     """
     try:
         with engine.connect() as connection:
@@ -82,6 +84,8 @@ def mark_abandoned_runs(engine: Engine) -> list[int]:
                     .where(Run.id == run_id, Run.status == "running")
                     .values(finished_at=datetime.now(UTC), status="failed", error=ABANDONED)
                 ).rowcount
+                if marked and queue_alerts:
+                    queue_run_failure(connection, run_id, datetime.now(UTC))
         except SQLAlchemyError as exc:
             raise DatabaseError(f"could not mark run {run_id} abandoned: {error_reason(exc)}") from None
         finally:
@@ -101,10 +105,14 @@ def finish_run(
     n_windows: int,
     n_anomalies: int,
     error: str | None,
+    queue_alert: bool = False,
 ) -> None:
-    """Close the run row with its outcome and counts."""
+    """Close the run row with its outcome and counts; with ``queue_alert``, a failed run's notification
+    is queued in the same transaction, so the failure is never recorded without it."""
     try:
         with engine.begin() as connection:
+            if status == "failed" and queue_alert:
+                queue_run_failure(connection, run_id, datetime.now(UTC))
             connection.execute(
                 update(Run)
                 .where(Run.id == run_id)

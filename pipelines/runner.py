@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -25,6 +25,7 @@ from anomaly.data import RawStream, load_source
 from anomaly.errors import AnomalyError, DatabaseError
 from anomaly.storage.database import open_engine, upgrade_schema
 from anomaly.storage.repository import StreamState
+from pipelines.alerting import DeliveryReport, deliver_alerts
 from pipelines.bookkeeping import finish_run, mark_abandoned_runs, started_run
 from pipelines.executors import Executor, TaskFuture, open_executor
 from pipelines.locks import locked, stream_lock_name, try_locked
@@ -48,13 +49,15 @@ class RunSummary:
     """What a run did, for the CLI's report and for tests.
 
     ``outcomes`` holds the streams this run worked on; ``skipped`` names those it left alone because
-    another run was working on them (not a failure).
+    another run was working on them (not a failure). ``alerts`` tells how delivering the alert outbox
+    went after the streams were committed (None when alerts are off).
     """
 
     run_id: int
     status: str
     outcomes: list[StreamOutcome]
     skipped: list[str] = field(default_factory=list)
+    alerts: DeliveryReport | None = None
 
     @property
     def failures(self) -> list[StreamOutcome]:
@@ -83,14 +86,23 @@ def execute(config: PipelineConfig, command: Command) -> RunSummary:
     try:
         with locked(engine, "schema"):  # two runs on a new database would both create the tables
             upgrade_schema(engine)
-        mark_abandoned_runs(engine)
-        with started_run(engine, command.value, config.model_dump(mode="json")) as run_id:
+        alerting = config.alerts.enabled
+        mark_abandoned_runs(engine, queue_alerts=alerting)
+        with started_run(engine, command.value, config.recorded()) as run_id:
             try:
                 outcomes, skipped = _process_all(engine, run_id, config, command)
             except AnomalyError as exc:
                 finish_run(
-                    engine, run_id, status="failed", n_streams=0, n_windows=0, n_anomalies=0, error=str(exc)
+                    engine,
+                    run_id,
+                    status="failed",
+                    n_streams=0,
+                    n_windows=0,
+                    n_anomalies=0,
+                    error=str(exc),
+                    queue_alert=alerting,
                 )
+                deliver_alerts(engine, config)
                 raise
             failures = [o for o in outcomes if o.error is not None]
             summary = RunSummary(
@@ -107,8 +119,10 @@ def execute(config: PipelineConfig, command: Command) -> RunSummary:
                 n_windows=summary.n_windows,
                 n_anomalies=summary.n_anomalies,
                 error=_failure_message(failures, len(outcomes)) if failures else None,
+                queue_alert=alerting,
             )
-            return summary
+            # Only now, with every stream and the run row committed, are their alerts sent.
+            return replace(summary, alerts=deliver_alerts(engine, config))
     finally:
         engine.dispose()
 
@@ -149,9 +163,9 @@ def _process_all(
                     continue
                 in_flight.append(submitted)
                 while len(in_flight) > executor.parallelism:
-                    outcomes.append(_finish(engine, run_id, in_flight.popleft()))
+                    outcomes.append(_finish(engine, run_id, in_flight.popleft(), config))
             while in_flight:
-                outcomes.append(_finish(engine, run_id, in_flight.popleft()))
+                outcomes.append(_finish(engine, run_id, in_flight.popleft(), config))
         finally:
             for leftover in in_flight:  # only after an interruption: release the streams
                 leftover.lock.close()
@@ -175,11 +189,15 @@ def _submit(
     return _InFlight(raw.name, lock, state, executor.submit(compute_stream, raw, state, config, command))
 
 
-def _finish(engine: Engine, run_id: int, job: _InFlight) -> StreamOutcome:
-    """Wait for a stream's computation and write it; any failure becomes the stream's outcome."""
+def _finish(engine: Engine, run_id: int, job: _InFlight, config: PipelineConfig) -> StreamOutcome:
+    """Wait for a stream's computation and write it, queueing its alerts (if ``config`` has them for
+    this stream) with it; any failure becomes the stream's outcome."""
+    alerts = config.alerts
+    min_severity = alerts.min_severity if alerts.covers(job.name) else None
     with job.lock:
         try:
-            return StreamOutcome(job.name, write_stream(engine, run_id, job.state, job.task.result()), None)
+            work = write_stream(engine, run_id, job.state, job.task.result(), alert_min_severity=min_severity)
+            return StreamOutcome(job.name, work, None)
         except AnomalyError as exc:
             message = str(exc)
         except SQLAlchemyError as exc:

@@ -124,10 +124,15 @@ def read_state(engine: Engine, name: str) -> StreamState:
 
 
 def write_stream(
-    engine: Engine, run_id: int, state: StreamState, computation: StreamComputation
+    engine: Engine,
+    run_id: int,
+    state: StreamState,
+    computation: StreamComputation,
+    alert_min_severity: float | None = None,
 ) -> StreamWork:
     """Commit a stream's computed results in one transaction; on failure nothing of it stays, not
-    even the artifact of the model trained for it."""
+    even the artifact of the model trained for it. With ``alert_min_severity``, its new events at
+    least that severe are queued for notification in that transaction."""
     new_model = computation.new_model
     try:
         with engine.begin() as connection:
@@ -138,6 +143,7 @@ def write_stream(
                 new_model=new_model,
                 active_model_id=state.active_model_id,
                 analysis=computation.analysis,
+                alert_min_severity=alert_min_severity,
             )
     except BaseException:
         if new_model is not None:

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from anomaly.data.types import PreparedStream
 from anomaly.results import StreamAnalysis
+from anomaly.storage.outbox import queue_anomaly_alerts
 from anomaly.storage.schema import Anomaly, Model, Stream, Window
 from anomaly.storage.score_rows import ScoreRows, insert_scores
 
@@ -52,9 +53,14 @@ def write_stream_results(
     new_model: NewModel | None,
     active_model_id: int | None,
     analysis: StreamAnalysis | None,
+    alert_min_severity: float | None = None,
 ) -> WrittenCounts:
     """Record ``stream``, an optional new model version and an optional analysis, inside the caller's
-    transaction. Exactly one of ``new_model`` and ``active_model_id`` names the model in use."""
+    transaction. Exactly one of ``new_model`` and ``active_model_id`` names the model in use.
+
+    With ``alert_min_severity`` set, every new event at least that severe gets its notification queued
+    in the alert outbox, in this same transaction: the event and its alert are stored together or not
+    at all."""
     stream_id = _upsert_stream(connection, stream)
     model_id = _insert_model(connection, stream_id, new_model) if new_model else active_model_id
     if analysis is None or model_id is None:
@@ -64,6 +70,10 @@ def write_stream_results(
     timestamps = stream.values.index
     n_scores = _insert_scores(connection, run_id, stream_id, model_id, stream, analysis)
     anomaly_ids = _insert_anomalies(connection, run_id, stream_id, model_id, analysis, timestamps)
+    if alert_min_severity is not None:
+        events = zip(anomaly_ids, analysis.events, strict=True)
+        alerted = [anomaly_id for anomaly_id, event in events if event.severity >= alert_min_severity]
+        queue_anomaly_alerts(connection, run_id, alerted, datetime.now(UTC))
     n_windows = _insert_windows(connection, run_id, stream_id, model_id, analysis, anomaly_ids, timestamps)
     scored_rows = analysis.scored_rows
     if len(scored_rows):
