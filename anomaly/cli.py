@@ -17,7 +17,13 @@ from pathlib import Path
 from anomaly.config import DEFAULT_DB_URL, PipelineConfig, config_for_data, load_config
 from anomaly.errors import AnomalyError, ConfigError
 from anomaly.evaluation.command import add_evaluate_parser, run_evaluate
-from anomaly.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_STREAMS_FAILED
+from anomaly.exit_codes import (
+    EXIT_DELIVERY_FAILED,
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_STREAMS_FAILED,
+)
 
 log = logging.getLogger("anomaly")
 
@@ -97,6 +103,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_common_options(upgrade, with_config=False)
 
+    alerts = commands.add_parser("alerts", help="alert notifications ([alerts] in the config)")
+    alerts_commands = alerts.add_subparsers(dest="alerts_command", required=True, metavar="ALERTS_COMMAND")
+    alerts_test = alerts_commands.add_parser(
+        "test",
+        help="send a test message to every configured URL",
+        description="send a test message to every URL of the config's [alerts] section and say, one "
+        "line per URL, whether it was accepted; exit code 1 if any was not",
+    )
+    alerts_test.add_argument("config", nargs="?", type=Path, help="pipeline TOML file with [alerts]")
+    alerts_test.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+
     dashboard = commands.add_parser(
         "dashboard", help="start the Streamlit dashboard", description="start the Streamlit dashboard"
     )
@@ -157,6 +174,8 @@ def _run_pipeline(args: argparse.Namespace) -> int:
     )
     for name in summary.skipped:
         print(f"skipped {name}: another run is working on it")
+    if summary.alerts is not None:
+        print(summary.alerts.summary())
     if summary.failures:
         print(f"error: {len(summary.failures)} stream(s) failed; see above", file=sys.stderr)
         return EXIT_STREAMS_FAILED
@@ -173,6 +192,20 @@ def _schedule(args: argparse.Namespace) -> int:
 
     with MetricsEndpoint(args.metrics_address, args.metrics_port) as endpoint:
         return run_every(config, args.every, max_runs=args.max_runs, publish=endpoint.publish)
+
+
+def _test_alerts(args: argparse.Namespace) -> int:
+    from anomaly.alerts import send_trial
+
+    if args.config is None:
+        raise ConfigError("give the pipeline config whose [alerts] to test")
+    config = load_config(args.config)
+    if not config.alerts.enabled:
+        raise ConfigError(f"{args.config}: no [alerts] urls configured, so there is nothing to test")
+    results = send_trial(config.alerts.urls, pipeline=config.name, dashboard_url=config.alerts.dashboard_url)
+    for result in results:
+        print(f"ok      {result.url}" if result.ok else f"FAILED  {result.url}: {result.error}")
+    return EXIT_OK if all(result.ok for result in results) else EXIT_DELIVERY_FAILED
 
 
 def _upgrade_database(args: argparse.Namespace) -> int:
@@ -207,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         "score": _run_pipeline,
         "evaluate": run_evaluate,
         "schedule": _schedule,
+        "alerts": _test_alerts,
     }
     try:
         if args.command == "db":
