@@ -22,6 +22,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
 from anomaly.storage.database import has_schema
+from anomaly.storage.outbox import Undelivered, undelivered
 from anomaly.storage.schema import ANOMALY_STATUSES, Anomaly, Model, Run, Score, Stream, Window
 from dashboard.downsample import DEFAULT_BUCKETS, envelope_points, plan_buckets
 
@@ -551,3 +552,9 @@ def set_anomaly_status(engine: Engine, anomaly_id: int, status: str, note: str |
     with engine.begin() as connection:
         if connection.execute(statement).rowcount != 1:
             raise LookupError(f"no anomaly with id {anomaly_id}")
+
+
+def undelivered_alerts(engine: Engine) -> Undelivered:
+    """Alert notifications not yet delivered to every configured URL, and the last error among them."""
+    with engine.connect() as connection:
+        return undelivered(connection)

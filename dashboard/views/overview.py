@@ -1,4 +1,5 @@
-"""Overview: every stream's state at a glance, and the run history with failures spelled out."""
+"""Overview: every stream's state at a glance, alerts that did not reach their receivers, and the run
+history with failures spelled out."""
 
 from __future__ import annotations
 
@@ -19,6 +20,15 @@ streams_col.metric("Streams", len(overview))
 open_col.metric("Open anomalies", int(overview["open_anomalies"].sum()))
 run_col.metric(f"Latest run #{latest['id']}", str(latest["status"]),
                f"started {latest['started_at']:%Y-%m-%d %H:%M} UTC", delta_color="off")
+
+alerts = data.load(queries.undelivered_alerts)
+if alerts.count and alerts.last_error is not None:
+    st.warning(f"{alerts.count} alert(s) not delivered yet; the next run retries. Last error "
+               f"({alerts.last_attempt_at:%Y-%m-%d %H:%M} UTC): {alerts.last_error}",
+               icon=":material/notifications_off:")
+elif alerts.count:
+    st.info(f"{alerts.count} alert(s) waiting for delivery: the next run with [alerts] configured sends "
+            "them.", icon=":material/notifications:")
 
 st.subheader("Streams")
 st.caption("Select a stream to open its series.")
