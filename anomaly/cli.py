@@ -2,7 +2,8 @@
 
 Errors meant for users (``AnomalyError``) become one line on stderr and a non-zero exit code:
 1 when a run finished but some streams failed, 2 for configuration, data or database errors.
-TensorFlow is only imported by the commands that need it, so ``anomaly --help`` is instant.
+TensorFlow is only imported by the commands that need it, so ``anomaly --help`` is instant, and its
+start-up log lines stay off the terminal unless ``-v`` is given (``anomaly.tensorflow_logs``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from anomaly.exit_codes import (
     EXIT_OK,
     EXIT_STREAMS_FAILED,
 )
+from anomaly.tensorflow_logs import quiet_tensorflow
 
 log = logging.getLogger("anomaly")
 
@@ -43,7 +45,9 @@ def _add_common_options(parser: argparse.ArgumentParser, *, with_config: bool = 
     parser.add_argument(
         "--db", help=f"SQLAlchemy database URL (default: $ANOMALY_DB_URL, the config's, or {DEFAULT_DB_URL})"
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="debug logging, and TensorFlow's start-up messages"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -119,6 +123,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_common_options(dashboard, with_config=False)
     dashboard.add_argument("--port", type=int, help="port to serve on (default: Streamlit's, 8501)")
+    dashboard.add_argument(
+        "--address",
+        default="127.0.0.1",
+        help="address to bind to (default: 127.0.0.1, this machine only; see README, Access)",
+    )
+    dashboard_commands = dashboard.add_subparsers(dest="dashboard_command", metavar="DASHBOARD_COMMAND")
+    dashboard_commands.add_parser(
+        "hash-password",
+        help="print a password hash for the dashboard's sign-in",
+        description="read a password (asked twice on a terminal, else the first line of stdin) and print "
+        "its hash, for ANOMALY_DASHBOARD_PASSWORD_HASH or a name:HASH entry of ANOMALY_DASHBOARD_USERS",
+    )
     return parser
 
 
@@ -220,9 +236,26 @@ def _upgrade_database(args: argparse.Namespace) -> int:
 
 
 def _start_dashboard(args: argparse.Namespace) -> int:
+    if args.dashboard_command == "hash-password":
+        return _hash_password()
     from dashboard.launch import launch
 
-    return launch(_database_url(args.db), args.port)
+    return launch(_database_url(args.db), args.port, args.address)
+
+
+def _hash_password() -> int:
+    from getpass import getpass
+
+    from dashboard.passwords import hash_password
+
+    if sys.stdin.isatty():
+        password = getpass("Password: ")
+        if getpass("Again: ") != password:
+            raise ConfigError("the two passwords differ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    print(hash_password(password))
+    return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -234,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    if not args.verbose:
+        quiet_tensorflow()
     handlers = {
         "run": _run_pipeline,
         "train": _run_pipeline,

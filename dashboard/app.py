@@ -1,4 +1,5 @@
-"""Entry point of ``streamlit run dashboard/app.py``: connect, explain an empty database, route pages.
+"""Entry point of ``streamlit run dashboard/app.py``: connect, explain an empty database, offer sign-in,
+route pages.
 
 The database URL comes from ``ANOMALY_DB_URL`` (set by ``anomaly dashboard --db``) or defaults to
 ``sqlite:///anomaly.db``. Every page needs the database, so problems with it are reported here, once,
@@ -21,9 +22,10 @@ import streamlit as st  # noqa: E402
 from sqlalchemy.exc import SQLAlchemyError  # noqa: E402
 
 from anomaly.config import DEFAULT_DB_URL  # noqa: E402
-from anomaly.errors import DatabaseError  # noqa: E402
+from anomaly.errors import ConfigError, DatabaseError  # noqa: E402
 from anomaly.storage.database import describe_url, error_reason  # noqa: E402
-from dashboard import data  # noqa: E402
+from dashboard import data, signin  # noqa: E402
+from dashboard.access import AccessConfig  # noqa: E402
 from dashboard.queries import DatabaseState, database_state, sqlite_file_missing  # noqa: E402
 
 FILL_COMMAND = "anomaly run pipelines/sample.toml"
@@ -67,6 +69,15 @@ def _database_ready(db_url: str) -> bool:
     return False
 
 
+def _access() -> AccessConfig:
+    """The configured sign-in methods; a broken configuration is reported and leaves the app read-only."""
+    try:
+        return signin.access()
+    except ConfigError as exc:
+        st.error(f"Sign-in is misconfigured, so the dashboard is read-only: {exc}")
+        return AccessConfig()
+
+
 def main() -> None:
     st.set_page_config(page_title="Anomaly dashboard", page_icon=":material/monitoring:", layout="wide")
     db_url = os.environ.get("ANOMALY_DB_URL") or DEFAULT_DB_URL
@@ -77,6 +88,7 @@ def main() -> None:
         if st.button("Refresh", icon=":material/refresh:", help="Reload everything from the database"):
             data.clear()
             data.connect(db_url)
+        signin.sidebar(_access())
     st.navigation(PAGES).run()
 
 

@@ -59,7 +59,8 @@ def clear() -> None:
     _run_cached.clear()
 
 
-def store_verdict(anomaly_id: int, status: str, note: str | None) -> None:
-    """Write an analyst's verdict, then drop cached results so every page shows it."""
-    queries.set_anomaly_status(engine_for(st.session_state[_DB_URL_KEY]), anomaly_id, status, note)
+def store_verdict(anomaly_id: int, status: str, note: str | None, analyst: str) -> None:
+    """Write ``analyst``'s verdict, then drop cached results so every page shows it."""
+    queries.set_anomaly_status(engine_for(st.session_state[_DB_URL_KEY]), anomaly_id, status, note,
+                               analyst=analyst)
     clear()

@@ -3,13 +3,14 @@
 Kept free of Streamlit so that each can be tested against a fixture database. All statements are
 SQLAlchemy Core ``select()``/``update()`` over the models of ``anomaly.storage.schema`` with bound
 parameters; user input never becomes SQL text. ``set_anomaly_status`` is the only write, so the
-dashboard runs with a read-only database user plus UPDATE on ``anomalies(status, note)``.
+dashboard runs with a read-only database user plus UPDATE on
+``anomalies(status, note, verdict_by, verdict_at)``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -109,7 +110,9 @@ def data_version(engine: Engine) -> tuple[Any, ...]:
             select(func.max(Run.id), func.max(Run.finished_at), func.count(Run.id))
         ).one()
         verdicts = connection.execute(
-            select(func.count(Anomaly.id), func.count(Anomaly.note)).where(Anomaly.status != "open")
+            select(func.count(Anomaly.id), func.count(Anomaly.note), func.max(Anomaly.verdict_at)).where(
+                Anomaly.status != "open"
+            )
         ).one()
     return (*tuple(runs), *tuple(verdicts))
 
@@ -316,7 +319,8 @@ def anomalies(
     """Anomaly events matching the filters (each None means no filter), most severe first.
 
     An event matches a time range when it overlaps it. Columns: id, stream, stream_id, start_ts,
-    end_ts, peak_ts, peak_error, threshold, severity, n_windows, status, note, model_version, run_id.
+    end_ts, peak_ts, peak_error, threshold, severity, n_windows, status, note, verdict_by, verdict_at
+    (who set the status and when; None before anyone did), model_version, run_id.
     """
     conditions = []
     if stream_names is not None:
@@ -343,6 +347,8 @@ def anomalies(
             Anomaly.n_windows,
             Anomaly.status,
             Anomaly.note,
+            Anomaly.verdict_by,
+            Anomaly.verdict_at,
             Model.version.label("model_version"),
             Anomaly.run_id,
         )
@@ -540,14 +546,21 @@ def nearest_windows(engine: Engine, anomaly_id: int, k: int = 10) -> pd.DataFram
     return nearest.nsmallest(k, "distance").reset_index(drop=True)
 
 
-def set_anomaly_status(engine: Engine, anomaly_id: int, status: str, note: str | None) -> None:
-    """Store an analyst's verdict on an anomaly: the dashboard's only write."""
+def set_anomaly_status(
+    engine: Engine, anomaly_id: int, status: str, note: str | None, *, analyst: str,
+    at: datetime | None = None,
+) -> None:
+    """Store an analyst's verdict on an anomaly, with who gave it and when (``at``, default now): the
+    dashboard's only write. Reopening is a verdict too, so the record always names the last change."""
     if status not in ANOMALY_STATUSES:
         raise ValueError(f"status must be one of {', '.join(ANOMALY_STATUSES)}, got {status!r}")
+    if not analyst.strip():
+        raise ValueError("a verdict needs the name of the analyst who gives it")
     statement = (
         update(Anomaly)
         .where(Anomaly.id == anomaly_id)
-        .values(status=status, note=(note or "").strip() or None)
+        .values(status=status, note=(note or "").strip() or None, verdict_by=analyst.strip(),
+                verdict_at=at or datetime.now(UTC))
     )
     with engine.begin() as connection:
         if connection.execute(statement).rowcount != 1:

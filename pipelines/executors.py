@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 from anomaly.config import EXECUTOR_PATTERN
 from anomaly.errors import ConfigError, ExecutorError
+from anomaly.tensorflow_logs import is_quiet, quiet_tensorflow
 
 
 class TaskFuture(Protocol):
@@ -89,7 +90,9 @@ def open_executor(name: str) -> Iterator[Executor]:
     elif name.startswith("processes"):
         workers = int(name.split(":")[1]) if ":" in name else os.cpu_count() or 1
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        # Workers import TensorFlow themselves: as quiet as this process, as the CLI left it.
+        initializer = quiet_tensorflow if is_quiet() else None
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=initializer) as pool:
             yield _PoolExecutor(pool, workers)
     elif name.startswith("dask-local:"):
         from distributed import Client, LocalCluster

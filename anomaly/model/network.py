@@ -11,17 +11,12 @@ initial weights for each stream: training many streams then pays the build and t
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal
 
 import numpy as np
-
-# TensorFlow's C++ start-up chatter (e.g. unknown graph attributes) is not actionable for users;
-# real failures still surface as Python exceptions.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 @dataclass(frozen=True)

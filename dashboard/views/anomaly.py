@@ -1,5 +1,6 @@
 """Anomaly detail: why a flag was raised (actual vs reconstruction, error over time and channels),
-what it resembles (cluster, nearest windows), and the analyst's verdict."""
+what it resembles (cluster, nearest windows), and the analyst's verdict, which only a signed-in analyst
+can change."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from anomaly.storage.database import error_reason
-from dashboard import charts, data, explain, queries
+from dashboard import charts, data, explain, queries, signin
 from dashboard.widgets import linked_selectbox
 
 N_NEIGHBOURS = 10
@@ -89,8 +90,19 @@ st.subheader("Verdict")
 flash = st.session_state.pop(_FLASH_KEY, None)
 if flash:
     st.success(flash)
-note = st.text_area("Note", value="" if pd.isna(anomaly["note"]) else anomaly["note"],
-                    key=f"note_{anomaly_id}", placeholder="What was it? (stored with the verdict)")
+if not pd.isna(anomaly["verdict_by"]):
+    action = "Reopened" if anomaly["status"] == "open" else f"Marked {anomaly['status']}"
+    st.caption(f"{action} by **{anomaly['verdict_by']}** on {anomaly['verdict_at']:%Y-%m-%d %H:%M:%S} UTC.",
+               help="the latest verdict given in the dashboard")
+analyst = signin.signed_in()
+note_text = "" if pd.isna(anomaly["note"]) else anomaly["note"]
+if analyst is None:
+    if note_text:
+        st.text(f"Note: {note_text}")
+    st.caption("Read-only: sign in (sidebar) to confirm or dismiss.")
+    st.stop()
+note = st.text_area("Note", value=note_text, key=f"note_{anomaly_id}",
+                    placeholder="What was it? (stored with the verdict)")
 confirm_col, dismiss_col, reopen_col = st.columns(3)
 verdict = None
 if confirm_col.button("Confirm", type="primary", icon=":material/check:", key="confirm"):
@@ -101,10 +113,10 @@ if reopen_col.button("Reopen", key="reopen", disabled=anomaly["status"] == "open
     verdict = "open"
 if verdict is not None:
     try:
-        data.store_verdict(int(anomaly_id), verdict, note)
+        data.store_verdict(int(anomaly_id), verdict, note, analyst)
     except SQLAlchemyError as exc:
         reason = error_reason(exc)
         st.error(f"Could not store the verdict: {reason}")
     else:
-        st.session_state[_FLASH_KEY] = f"Anomaly #{anomaly_id} marked {verdict}."
+        st.session_state[_FLASH_KEY] = f"Anomaly #{anomaly_id} marked {verdict} by {analyst}."
         st.rerun()

@@ -190,14 +190,15 @@ def db_url(fixture_db_file: Path, tmp_path: Path) -> str:
 @pytest.fixture
 def postgres_readonly_engine(postgres_url: str) -> Iterator[Engine]:
     """The fixture database on PostgreSQL, reached through a role that may only read, plus update an
-    anomaly's status and note (the dashboard's one write)."""
+    anomaly's verdict: status, note, who and when (the dashboard's one write)."""
     build_database(postgres_url)
     role = f"dashboard_reader_{uuid.uuid4().hex[:8]}"
     admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE ROLE "{role}" LOGIN'))
         connection.execute(text(f'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{role}"'))
-        connection.execute(text(f'GRANT UPDATE (status, note) ON anomalies TO "{role}"'))
+        verdict = "status, note, verdict_by, verdict_at"
+        connection.execute(text(f'GRANT UPDATE ({verdict}) ON anomalies TO "{role}"'))
     engine = open_engine(postgres_url.replace("postgres@", f"{role}@"))
     try:
         yield engine

@@ -15,7 +15,9 @@ from streamlit.testing.v1 import AppTest
 
 from anomaly.storage.database import open_engine, upgrade_schema
 from anomaly.storage.schema import Anomaly, Run, Window
-from dashboard import lookalike, queries
+from dashboard import lookalike, queries, signin
+from dashboard.access import PASSWORD_HASH_VARIABLE, USERS_VARIABLE
+from dashboard.passwords import hash_password
 
 TIMEOUT_S = 30
 
@@ -101,21 +103,141 @@ def test_anomaly_detail_explains_a_multivariate_flag(
     assert len(neighbours) == 10 and "distance" in neighbours
 
 
-def test_confirming_in_the_ui_changes_the_database(
+VERDICT_CONTROLS = {"confirm", "dismiss", "reopen"}
+AUTH_SECRETS = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "not-a-secret",
+                "client_id": "dashboard", "client_secret": "x",
+                "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
+
+
+@pytest.fixture(scope="module")
+def alice_hash() -> str:
+    return hash_password("s3cret alice")
+
+
+def open_detail(db_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch, app: AppTest | None = None,
+                **environment: str) -> tuple[AppTest, int]:
+    """The detail page of an open anomaly, with the sign-in configured by ``environment`` only."""
+    for name in (USERS_VARIABLE, PASSWORD_HASH_VARIABLE):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    anomaly_id = int(queries.anomalies(engine, statuses=["open"]).iloc[0]["id"])
+    monkeypatch.setenv("ANOMALY_DB_URL", db_url)
+    if app is None:
+        app = AppTest.from_file(str(APP_PATH), default_timeout=TIMEOUT_S)
+    app.run()
+    app.switch_page("views/anomaly.py")
+    app.query_params.update(anomaly=str(anomaly_id))
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app, anomaly_id
+
+
+def verdict_controls(app: AppTest) -> set[str]:
+    return {button.key for button in app.button} & VERDICT_CONTROLS | {area.key for area in app.text_area}
+
+
+def verdict_of(engine: Engine, anomaly_id: int) -> tuple:
+    with engine.connect() as connection:
+        return tuple(connection.execute(
+            select(Anomaly.status, Anomaly.note, Anomaly.verdict_by, Anomaly.verdict_at)
+            .where(Anomaly.id == anomaly_id)
+        ).one())
+
+
+def sign_in(app: AppTest, name: str, password: str) -> AppTest:
+    app.text_input(key="sign_in_name").input(name)
+    app.text_input(key="sign_in_password").input(password)
+    return app.button(key="sign_in").click().run()
+
+
+def test_without_a_sign_in_method_the_detail_is_read_only_and_says_how_to_enable_changes(
     db_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    target = queries.anomalies(engine, statuses=["open"]).iloc[0]
-    app = start(db_url, monkeypatch, "views/anomaly.py", anomaly=str(target["id"]))
+    app, _ = open_detail(db_url, engine, monkeypatch)
+    assert verdict_controls(app) == set()
+    assert not app.text_input
+    hints = [caption.value for caption in app.sidebar.caption if "Read-only" in caption.value]
+    assert len(hints) == 1 and "hash-password" in hints[0]
+
+
+def test_a_signed_out_browser_sees_the_sign_in_form_and_a_wrong_password_changes_nothing(
+    db_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch, alice_hash: str
+) -> None:
+    app, anomaly_id = open_detail(db_url, engine, monkeypatch, ANOMALY_DASHBOARD_USERS=f"alice:{alice_hash}")
+    before = verdict_of(engine, anomaly_id)
+    assert verdict_controls(app) == set()
+    assert {field.key for field in app.sidebar.text_input} == {"sign_in_name", "sign_in_password"}
+    sign_in(app, "alice", "s3cret bob")
+    assert any("Wrong name or password" in error.value for error in app.error)
+    assert verdict_controls(app) == set()
+    assert verdict_of(engine, anomaly_id) == before
+
+
+def test_a_signed_in_analyst_confirms_and_the_verdict_records_who_and_when(
+    db_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch, alice_hash: str
+) -> None:
+    app, anomaly_id = open_detail(db_url, engine, monkeypatch, ANOMALY_DASHBOARD_USERS=f"alice:{alice_hash}")
+    sign_in(app, "alice", "s3cret alice")
+    assert not app.exception
+    assert any("Signed in as **alice**" in caption.value for caption in app.sidebar.caption)
+    assert verdict_controls(app) == VERDICT_CONTROLS | {f"note_{anomaly_id}"}
     app.text_area[0].input("bearing failure, replaced")
     app.button(key="confirm").click().run()
     assert not app.exception
-    with engine.connect() as connection:
-        row = connection.execute(
-            select(Anomaly.status, Anomaly.note).where(Anomaly.id == int(target["id"]))
-        ).one()
-    assert tuple(row) == ("confirmed", "bearing failure, replaced")
-    assert any("marked confirmed" in message.value for message in app.success)
+    status, note, by, at = verdict_of(engine, anomaly_id)
+    assert (status, note, by) == ("confirmed", "bearing failure, replaced", "alice")
+    assert abs((datetime.now(UTC) - at).total_seconds()) < 60
+    assert any("marked confirmed by alice" in message.value for message in app.success)
     assert app.metric[3].value == "confirmed"
+    assert any("Marked confirmed by **alice**" in caption.value for caption in app.caption)
+    app.button(key="sign_out").click().run()
+    assert verdict_controls(app) == set()
+    assert {field.key for field in app.sidebar.text_input} == {"sign_in_name", "sign_in_password"}
+
+
+def test_with_the_team_password_the_analyst_is_recorded_under_the_name_they_give(
+    db_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch, alice_hash: str
+) -> None:
+    app, anomaly_id = open_detail(db_url, engine, monkeypatch, ANOMALY_DASHBOARD_PASSWORD_HASH=alice_hash)
+    sign_in(app, "Dana (night shift)", "s3cret alice")
+    app.button(key="dismiss").click().run()
+    assert verdict_of(engine, anomaly_id)[::2] == ("dismissed", "Dana (night shift)")
+
+
+def test_an_oidc_identity_counts_only_where_auth_is_configured(
+    db_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(signin, "_authlib_installed", lambda: True)
+    claimed = AppTest.from_file(str(APP_PATH), default_timeout=TIMEOUT_S)
+    claimed.user = {"is_logged_in": True, "email": "mallory@example.com"}
+    app, _ = open_detail(db_url, engine, monkeypatch, app=claimed)
+    assert verdict_controls(app) == set(), "no [auth]: a claimed identity is not trusted"
+
+    signed_out = AppTest.from_file(str(APP_PATH), default_timeout=TIMEOUT_S)
+    signed_out.secrets["auth"] = AUTH_SECRETS
+    signed_out.user = {"is_logged_in": False}
+    app, _ = open_detail(db_url, engine, monkeypatch, app=signed_out)
+    assert verdict_controls(app) == set()
+    assert [button.label for button in app.sidebar.button if "Sign in" in button.label] == [
+        "Sign in with single sign-on"
+    ]
+
+    signed_in = AppTest.from_file(str(APP_PATH), default_timeout=TIMEOUT_S)
+    signed_in.secrets["auth"] = AUTH_SECRETS
+    signed_in.user = {"is_logged_in": True, "email": "carol@example.com", "name": "Carol"}
+    app, anomaly_id = open_detail(db_url, engine, monkeypatch, app=signed_in)
+    assert any("Signed in as **carol@example.com**" in caption.value for caption in app.sidebar.caption)
+    app.button(key="confirm").click().run()
+    assert verdict_of(engine, anomaly_id)[::2] == ("confirmed", "carol@example.com")
+
+
+def test_a_malformed_sign_in_setting_is_reported_and_leaves_the_app_read_only(
+    db_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, _ = open_detail(db_url, engine, monkeypatch, ANOMALY_DASHBOARD_PASSWORD_HASH="hunter2")
+    assert any("Sign-in is misconfigured" in error.value for error in app.error)
+    assert verdict_controls(app) == set()
 
 
 def test_embeddings_page_shows_one_model_and_lists_a_chosen_cluster(

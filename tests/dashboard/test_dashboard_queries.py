@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -169,17 +169,30 @@ def test_window_series_reads_each_window_once_per_timestamp(engine: Engine) -> N
     assert queries.window_series(engine, []).empty
 
 
-def test_set_anomaly_status_is_the_only_write(engine: Engine) -> None:
+def test_set_anomaly_status_is_the_only_write_and_records_who_and_when(engine: Engine) -> None:
     version = queries.data_version(engine)
-    queries.set_anomaly_status(engine, 1, "confirmed", "  bearing failure  ")
+    at = datetime(2024, 3, 12, 9, 30, tzinfo=UTC)
+    queries.set_anomaly_status(engine, 1, "confirmed", "  bearing failure  ", analyst=" alice ", at=at)
     with engine.connect() as connection:
-        row = connection.execute(select(Anomaly.status, Anomaly.note).where(Anomaly.id == 1)).one()
-    assert tuple(row) == ("confirmed", "bearing failure")
+        verdict = select(Anomaly.status, Anomaly.note, Anomaly.verdict_by, Anomaly.verdict_at)
+        row = connection.execute(verdict.where(Anomaly.id == 1)).one()
+    assert tuple(row) == ("confirmed", "bearing failure", "alice", at)
     assert queries.data_version(engine) != version
+    shown = queries.anomalies(engine).set_index("id").loc[1]
+    assert (shown["verdict_by"], shown["verdict_at"]) == ("alice", at)
+    version = queries.data_version(engine)
+    queries.set_anomaly_status(engine, 1, "dismissed", "bearing failure", analyst="bob")
+    assert queries.data_version(engine) != version, "another analyst's changed verdict is new data"
+    with engine.connect() as connection:
+        by, when = connection.execute(verdict.with_only_columns(Anomaly.verdict_by, Anomaly.verdict_at)
+                                      .where(Anomaly.id == 1)).one()
+    assert by == "bob" and when > at
     with pytest.raises(ValueError, match="status must be one of"):
-        queries.set_anomaly_status(engine, 1, "deleted", None)
+        queries.set_anomaly_status(engine, 1, "deleted", None, analyst="alice")
+    with pytest.raises(ValueError, match="name of the analyst"):
+        queries.set_anomaly_status(engine, 1, "confirmed", None, analyst="  ")
     with pytest.raises(LookupError):
-        queries.set_anomaly_status(engine, 10_000, "confirmed", None)
+        queries.set_anomaly_status(engine, 10_000, "confirmed", None, analyst="alice")
 
 
 def test_the_dashboard_role_cannot_write_anything_else(postgres_readonly_engine: Engine) -> None:
