@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from conftest import APP_PATH
 from sqlalchemy import insert, select
 from streamlit.testing.v1 import AppTest
 
 from anomaly.storage.database import open_engine
 from anomaly.storage.schema import AlertOutbox, Anomaly
+from tests.conftest import ROOT
 
+APP_PATH = ROOT / "dashboard" / "app.py"
 WHEN = datetime(2024, 3, 12, 8, 30, tzinfo=UTC)
 
 
