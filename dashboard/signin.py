@@ -18,8 +18,7 @@ from dashboard.access import MAX_NAME_LENGTH, AccessConfig, access_config, authe
 
 _ANALYST_KEY = "signed_in_analyst"
 ENABLE_HINT = (
-    "Read-only. To let analysts confirm or dismiss anomalies, configure a sign-in "
-    "(`anomaly dashboard hash-password`; README, Access)."
+    "Read-only. To enable verdicts, configure a sign-in (`anomaly dashboard hash-password`, README: Access)."
 )
 
 

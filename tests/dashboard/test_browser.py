@@ -196,7 +196,7 @@ def test_every_page_renders_read_only_without_a_sign_in(page, served_app: str, p
     page.screenshot(path=ARTIFACTS / "anomaly_detail.png", full_page=True)
     assert_no_verdict_controls(page)
     assert_viewer_toolbar(page)
-    page.get_by_text("Read-only. To let analysts confirm or dismiss anomalies").wait_for()
+    page.get_by_text("Read-only. To enable verdicts, configure a sign-in").wait_for()
     with engine.connect() as connection:
         status = connection.execute(select(Anomaly.status).where(Anomaly.id == anomaly_id)).scalar_one()
     assert status == "open"
