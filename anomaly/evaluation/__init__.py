@@ -2,6 +2,7 @@
 
 - ``nab``: the Numenta Anomaly Benchmark score (profiles, probation, optimised threshold).
 - ``metrics``: event-level precision/recall/F1 (no point adjustment) and the point-wise PR-AUC.
+- ``vus``: VUS-PR, the range-based PR-AUC with buffered label edges, averaged over buffer lengths.
 - ``protocols``: ``offline`` (fit on the whole series) and ``streaming`` (NAB's rules, no look-ahead),
   giving each input row a ranking score in [0, 1] and the alarms of the pipeline's own decision path,
   for any registered detector.
@@ -29,6 +30,8 @@ _EXPORTS = {
     "EventScores": "metrics",
     "event_scores": "metrics",
     "pr_auc": "metrics",
+    "sliding_window": "vus",
+    "vus_pr": "vus",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -3,7 +3,7 @@
 A labelled window counts as found when a detected event overlaps it; a detected event that overlaps
 no labelled window is a false positive. Counting events (not points) keeps a long anomaly from
 outweighing many short ones, and never crediting points that were not flagged keeps it honest.
-``pr_auc`` adds a threshold-free, point-wise view of the ranking score.
+``pr_auc`` adds a threshold-free, point-wise view of the ranking score (``vus`` a range-based one).
 """
 
 from __future__ import annotations
@@ -74,12 +74,21 @@ def alarm_intervals(timestamps: pd.DatetimeIndex, alarms: np.ndarray) -> list[In
     return [(timestamps[start], timestamps[end]) for start, end in zip(starts, ends, strict=True)]
 
 
+def nan_as_lowest(scores: np.ndarray) -> np.ndarray:
+    """``scores`` with NaN (a row without a score) replaced by the lowest score (0 where none is finite):
+    such a row ranks with the lowest-scored rows, as the protocols' unscored rows (score 0) do."""
+    scores = np.asarray(scores, dtype=float)
+    finite = scores[np.isfinite(scores)]
+    return np.where(np.isnan(scores), finite.min() if len(finite) else 0.0, scores)
+
+
 def pr_auc(labels: np.ndarray, scores: np.ndarray) -> float | None:
     """Average precision of ranking rows by ``scores`` against 0/1 ``labels``: the area under the
-    point-wise precision-recall curve, independent of any threshold; None without a labelled row."""
+    point-wise precision-recall curve, independent of any threshold; None without a labelled row.
+    Rows without a score rank lowest (``nan_as_lowest``)."""
     from sklearn.metrics import average_precision_score
 
     labels = np.asarray(labels)
     if not labels.any():
         return None
-    return float(average_precision_score(labels, scores))
+    return float(average_precision_score(labels, nan_as_lowest(scores)))
