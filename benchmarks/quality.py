@@ -206,6 +206,7 @@ def _cells(total: dict[str, Any]) -> list[str]:
         *(number(nab[profile]["score"], 1) for profile in nab),
         number(optimised["standard"]["score"], 1),
         number(total["pr_auc"], 3),
+        number(total.get("vus_pr"), 3),  # results kept before VUS-PR existed have none
         f"{total['seconds']:.0f}",
     ]
 
@@ -213,8 +214,9 @@ def _cells(total: dict[str, Any]) -> list[str]:
 def table(protocol: str) -> list[str]:
     """The markdown table of every kept result of ``protocol``, in candidate order."""
     lines = [
-        "| candidate | P | R | F1 | NAB std | NAB low FP | NAB low FN | NAB std (opt.) | PR-AUC | seconds |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| candidate | P | R | F1 | NAB std | NAB low FP | NAB low FN | NAB std (opt.) | PR-AUC | VUS-PR "
+        "| seconds |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for candidate in CANDIDATES:
         path = _result_path(protocol, candidate.name, "json")
@@ -236,9 +238,11 @@ def markdown(data: Path) -> str:
         "score (100 perfect, 0 no alarm) of the detector's own decisions (`is_anomaly`: one alarm where "
         "the error rises above the threshold learnt without labels); `NAB std (opt.)`: at the threshold on "
         "`anomaly_score` that NAB's optimiser picks with the labels (an upper bound; alarms by the same "
-        "rule). PR-AUC: point-wise average precision of `anomaly_score`, pooled over all rows. Seconds: "
-        "wall time of the whole evaluation on the 2-core machine, training included; candidates often "
-        "ran two or three at a time, so compare seconds only roughly.",
+        "rule). PR-AUC: point-wise average precision of `anomaly_score`, pooled over all rows. VUS-PR: the "
+        "same ranking with soft label edges (range-based PR-AUC averaged over label buffers up to the "
+        "series' period, README's Evaluation), the mean over the series. Seconds: wall time of the whole "
+        "evaluation on the 2-core machine, training included; candidates often ran two or three at a "
+        "time, so compare seconds only roughly.",
         "",
         "Candidates:",
         "",

@@ -26,6 +26,7 @@ class FileReport:
     events: EventScores
     nab: dict[str, NabScore]
     pr_auc: float | None
+    vus_pr: float | None
     seconds: float
     error: str | None = None
 
@@ -33,7 +34,8 @@ class FileReport:
 @dataclass(frozen=True)
 class EvaluationReport:
     """Per-file and total metrics of one evaluation; ``failures`` names the streams that were not
-    evaluated at all (unreadable, or labelled but absent from the data)."""
+    evaluated at all (unreadable, or labelled but absent from the data). The total ``pr_auc`` pools all
+    rows; the total ``vus_pr`` is the mean over the files with a labelled row (a buffer is one file's)."""
 
     protocol: str
     files: list[FileReport]
@@ -41,6 +43,7 @@ class EvaluationReport:
     nab: dict[str, NabScore]
     nab_optimised: dict[str, OptimisedScore]
     pr_auc: float | None
+    vus_pr: float | None
     seconds: float
     failures: dict[str, str] = field(default_factory=dict)
 
@@ -56,6 +59,7 @@ class EvaluationReport:
                     for name, best in self.nab_optimised.items()
                 },
                 "pr_auc": self.pr_auc,
+                "vus_pr": self.vus_pr,
                 "seconds": self.seconds,
             },
             "files": [
@@ -66,6 +70,7 @@ class EvaluationReport:
                     "events": _events(report.events),
                     "nab": {name: _nab(score) for name, score in report.nab.items()},
                     "pr_auc": report.pr_auc,
+                    "vus_pr": report.vus_pr,
                     "seconds": report.seconds,
                     "error": report.error,
                 }
@@ -81,7 +86,8 @@ class EvaluationReport:
     def to_text(self) -> str:
         """A fixed-width table: one line per file, a total line, then the NAB-optimised thresholds."""
         profiles = list(self.nab)
-        header = ["file", "rows", "win", "P", "R", "F1", *(f"NAB {name}" for name in profiles), "PR-AUC", "s"]
+        header = ["file", "rows", "win", "P", "R", "F1", *(f"NAB {name}" for name in profiles)]
+        header += ["PR-AUC", "VUS-PR", "s"]
         lines = [
             [
                 report.name + (" (failed)" if report.error else ""),
@@ -90,6 +96,7 @@ class EvaluationReport:
                 *_event_cells(report.events),
                 *(_number(report.nab[name].normalised) for name in profiles),
                 _number(report.pr_auc, 3),
+                _number(report.vus_pr, 3),
                 f"{report.seconds:.1f}",
             ]
             for report in self.files
@@ -102,6 +109,7 @@ class EvaluationReport:
                 *_event_cells(self.events),
                 *(_number(self.nab[name].normalised) for name in profiles),
                 _number(self.pr_auc, 3),
+                _number(self.vus_pr, 3),
                 f"{self.seconds:.1f}",
             ]
         )
@@ -113,7 +121,8 @@ class EvaluationReport:
             )
             for row in [header, *lines]
         ]
-        text = [f"protocol: {self.protocol}; NAB at the detector's own decisions (is_anomaly)", *table, ""]
+        text = [f"protocol: {self.protocol}; NAB at the detector's own decisions (is_anomaly)", *table]
+        text += ["PR-AUC: point-wise, all rows pooled; VUS-PR: range-based, mean over the labelled files", ""]
         text.append("NAB at the threshold on anomaly_score that NAB's optimiser picks with the labels:")
         text += [
             f"  {name}: {_number(best.score.normalised)} "

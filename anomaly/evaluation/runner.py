@@ -3,7 +3,9 @@
 Every stream is scored under one protocol (see ``protocols``), its rows are written back in input order
 with the label of each row, and the metrics are computed on the rows in time order: event-level
 precision/recall/F1 on runs of alarmed rows, the NAB score (three profiles, at the detector's decisions
-and at NAB's optimised threshold) and the point-wise PR-AUC of the ranking score.
+and at NAB's optimised threshold), and two threshold-free measures of the ranking score: the point-wise
+PR-AUC (pooled over all rows in the total) and the range-based VUS-PR (per file, its buffer set by the
+file's period; the mean over the labelled files in the total, as TSB-AD reports it).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from anomaly.evaluation.nab import (
 )
 from anomaly.evaluation.protocols import RETRAIN_GROWTH, EvaluationProtocol, RowResults, score_rows
 from anomaly.evaluation.report import EvaluationReport, FileReport
+from anomaly.evaluation.vus import sliding_window, vus_pr
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +98,7 @@ def evaluate(
             np.concatenate([item.label for item in scored] or [np.empty(0)]),
             np.concatenate([item.anomaly_score for item in scored] or [np.empty(0)]),
         ),
+        vus_pr=_mean([item.report.vus_pr for item in scored if item.report.vus_pr is not None]),
         seconds=time.perf_counter() - started,
         failures=failures,
     )
@@ -134,11 +138,20 @@ def _evaluate_stream(
         events=event_scores({raw.name: detected}, {raw.name: windows}),
         nab={profile.name: nab_score(rows, alarms, profile) for profile in PROFILES},
         pr_auc=pr_auc(label, results.anomaly_score),
+        vus_pr=vus_pr(
+            label[order],
+            results.anomaly_score[order],
+            max_buffer=sliding_window(raw.frame[raw.channels[0]].to_numpy()[order]),
+        ),
         seconds=seconds,
         error=error,
     )
     log.info("%s: %d rows in %.1f s", raw.name, len(raw.frame), seconds)
     return _Scored(report, detected, rows, results.anomaly_score[order], label[order])
+
+
+def _mean(values: list[float]) -> float | None:
+    return float(np.mean(values)) if values else None
 
 
 def _in_windows(stamps: pd.DatetimeIndex, windows: list[Interval]) -> np.ndarray:

@@ -87,6 +87,10 @@ def test_output_rows_match_the_input_rows_in_order(corpus, tmp_path, protocol, d
     assert report.nab_optimised["standard"].score.raw >= report.nab["standard"].raw
     assert "TOTAL" in report.to_text() and "anomaly_score rises to" in report.to_text()
     assert json.loads(report.to_json())["total"]["events"]["windows"] == 2
+    vus = [file.vus_pr for file in report.files]
+    assert all(0 < value <= 1 for value in vus) and report.vus_pr == pytest.approx(np.mean(vus))
+    assert json.loads(report.to_json())["files"][0]["vus_pr"] == vus[0]
+    assert "VUS-PR" in report.to_text().splitlines()[1]
 
 
 @DETECTORS
