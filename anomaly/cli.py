@@ -119,7 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     alerts_test.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 
     dashboard = commands.add_parser(
-        "dashboard", help="start the Streamlit dashboard", description="start the Streamlit dashboard"
+        "dashboard",
+        help="start the Streamlit dashboard",
+        description="start the Streamlit dashboard (read-only until an analyst signs in); with "
+        "'hash-password', print a password hash for its sign-in instead",
     )
     _add_common_options(dashboard, with_config=False)
     dashboard.add_argument("--port", type=int, help="port to serve on (default: Streamlit's, 8501)")
