@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 IMAGES = ROOT / "docs" / "img"
 CHROMIUM = "/usr/bin/chromium"
-VIEWPORT = {"width": 1200, "height": 900}
+WIDTH = 1200
 STARTUP_TIMEOUT_S = 60
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 # Every Plotly chart on the page has data and at least one drawn trace.
@@ -79,7 +79,10 @@ def serve_dashboard(db_url: str) -> Iterator[str]:
         server.wait(timeout=10)
 
 
-def _shoot(page, url: str, title: str, path: Path) -> None:
+def _shoot(page, url: str, title: str, path: Path, height: int) -> None:
+    """``url`` in a window ``height`` pixels tall (Streamlit scrolls inside the page, so a full-page
+    screenshot shows no more than the window)."""
+    page.set_viewport_size({"width": WIDTH, "height": height})
     page.goto(url)
     page.wait_for_selector(f"h1:has-text('{title}')")
     page.wait_for_selector(IDLE)
@@ -104,10 +107,10 @@ def main() -> None:
     IMAGES.mkdir(parents=True, exist_ok=True)
     with serve_dashboard(args.db) as base, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        page = browser.new_page(viewport=VIEWPORT)
+        page = browser.new_page()
         page.set_default_timeout(60_000)
-        _shoot(page, f"{base}/stream", "Stream", IMAGES / "stream_view.png")
-        _shoot(page, f"{base}/embeddings", "Embeddings", IMAGES / "embeddings.png")
+        _shoot(page, f"{base}/stream", "Stream", IMAGES / "stream_view.png", height=900)
+        _shoot(page, f"{base}/embeddings", "Embeddings", IMAGES / "embeddings.png", height=1080)
         browser.close()
 
 
