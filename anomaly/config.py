@@ -124,6 +124,28 @@ class ScoringConfig(_Section):
     )
 
 
+class EnsembleConfig(_Section):
+    """Which detectors the ``ensemble`` detector combines (``detector = "ensemble"``)."""
+
+    members: list[str] = Field(
+        ["lstm_autoencoder", "seasonal_naive"],
+        min_length=1,
+        description="registered detector names, the first one's embeddings shown; a window is flagged "
+        "when any member's error passes that member's own threshold",
+    )
+
+    @field_validator("members")
+    @classmethod
+    def _registered_members(cls, members: list[str]) -> list[str]:
+        from anomaly.detectors.registry import detector_names
+
+        for name in members:
+            if name == "ensemble" or name not in detector_names():
+                choices = ", ".join(known for known in detector_names() if known != "ensemble")
+                raise ValueError(f"unknown ensemble member {name!r}; choose among {choices}")
+        return members
+
+
 class EmbeddingConfig(_Section):
     """Which windows keep their encoder vectors, and how they are grouped."""
 
@@ -268,8 +290,10 @@ class PipelineConfig(_Section):
     detector: str = Field(
         "lstm_autoencoder",
         description="which detector each stream gets, by registered name: 'lstm_autoencoder' (the "
-        "article's model, configured by [model] and [scoring]) or 'rolling_zscore' (the statistical "
-        "baseline); see anomaly/detectors/registry.py",
+        "article's model, configured by [model] and [scoring]), 'rolling_zscore' (the statistical "
+        "baseline), 'seasonal_naive' (each window against the same phase of earlier cycles) or "
+        "'ensemble' (the detectors [ensemble] names, each with its own threshold); see "
+        "anomaly/detectors/registry.py",
     )
     source: SourceConfig
     preparation: PreparationConfig = PreparationConfig()
@@ -281,6 +305,7 @@ class PipelineConfig(_Section):
         "anomaly.thresholds, chosen by `method` ('block_maxima' when absent), with its own parameters",
     )
     scoring: ScoringConfig = ScoringConfig()
+    ensemble: EnsembleConfig = EnsembleConfig()
     embeddings: EmbeddingConfig = EmbeddingConfig()
     retrain: RetrainConfig = RetrainConfig()
     storage: StorageConfig = StorageConfig()

@@ -5,6 +5,8 @@
 - ``lstm_autoencoder``: the article's model, composed of a training set, a trainer, a window scorer
   and a threshold method.
 - ``rolling_zscore``: the statistical baseline, through the same windows, thresholds and storage.
+- ``seasonal_naive``: each window against the same phase of the stream's earlier daily or weekly cycles.
+- ``ensemble``: several detectors, each with its own threshold; a window is flagged when one is past it.
 - ``registry``: detectors by name; ``detector_for(config)``.
 - ``artifacts``: saving and loading any fitted detector (JSON record plus its own files).
 """
@@ -17,6 +19,8 @@ _EXPORTS = {
     "Detector": "base",
     "LSTMAutoencoderDetector": "lstm_autoencoder",
     "RollingZScoreDetector": "rolling_zscore",
+    "SeasonalNaiveDetector": "seasonal_naive",
+    "EnsembleDetector": "ensemble",
     "DETECTORS": "registry",
     "DEFAULT_DETECTOR": "registry",
     "detector_class": "registry",

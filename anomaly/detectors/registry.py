@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 DETECTORS: dict[str, str] = {
     "lstm_autoencoder": "anomaly.detectors.lstm_autoencoder:LSTMAutoencoderDetector",
     "rolling_zscore": "anomaly.detectors.rolling_zscore:RollingZScoreDetector",
+    "seasonal_naive": "anomaly.detectors.seasonal_naive:SeasonalNaiveDetector",
+    "ensemble": "anomaly.detectors.ensemble:EnsembleDetector",
 }
 DEFAULT_DETECTOR = "lstm_autoencoder"
 

@@ -91,11 +91,7 @@ class RollingZScoreDetector(Detector):
         return self.scaler_.inverse_transform(expected), self._embed(windows)
 
     def _embed(self, windows: np.ndarray) -> np.ndarray:
-        """Each window's shape: its values z-normalised per window and channel, flattened to (n, length *
-        channels), what a window looks like whatever its level and scale."""
-        centred = windows - windows.mean(axis=1, keepdims=True)
-        spread = np.maximum(windows.std(axis=1, keepdims=True), SPREAD_FLOOR)
-        return (centred / spread).reshape(len(windows), windows.shape[1] * windows.shape[2])
+        return window_shapes(windows)
 
     def _record_core(self) -> dict[str, Any]:
         return {"seed": self.seed}
@@ -111,6 +107,15 @@ class RollingZScoreDetector(Detector):
 
     def _restore_core(self, record: dict[str, Any], directory: Path) -> None:
         """Nothing beyond the common state: the detector has no weights."""
+
+
+def window_shapes(windows: np.ndarray) -> np.ndarray:
+    """Each window's shape: its values (n, length, channels) z-normalised per window and channel,
+    flattened to (n, length * channels), what a window looks like whatever its level and scale; the
+    embedding of detectors without an encoder."""
+    centred = windows - windows.mean(axis=1, keepdims=True)
+    spread = np.maximum(windows.std(axis=1, keepdims=True), SPREAD_FLOOR)
+    return (centred / spread).reshape(len(windows), windows.shape[1] * windows.shape[2])
 
 
 def _z_scores(windows: np.ndarray) -> np.ndarray:

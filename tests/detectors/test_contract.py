@@ -2,7 +2,9 @@
 
 The LSTM autoencoder is checked over variant x activation x error type x threshold method, in a set
 of combinations that holds every pair of values at least once (the full product would train 72
-models); the rolling z-score detector over every threshold method. Threshold methods are read from
+models); the rolling z-score and seasonal naive detectors over every threshold method, and the
+ensemble of a small LSTM with the seasonal detector over two. The stream's cycle is a day (72 rows of
+20 minutes), so the seasonal detector has a calendar cycle to compare with. Threshold methods are read from
 the registry, so a new one is checked here without editing this file.
 """
 
@@ -15,7 +17,14 @@ import numpy as np
 import pytest
 
 from anomaly.config import ModelConfig, ScoringConfig, WindowConfig
-from anomaly.detectors import Detector, LSTMAutoencoderDetector, RollingZScoreDetector, load_detector
+from anomaly.detectors import (
+    Detector,
+    EnsembleDetector,
+    LSTMAutoencoderDetector,
+    RollingZScoreDetector,
+    SeasonalNaiveDetector,
+    load_detector,
+)
 from anomaly.errors import ModelError
 from anomaly.thresholds import threshold_config, threshold_methods
 from tests.conftest import prepared_stream, sensor_frame
@@ -68,17 +77,35 @@ def _zscore(method: str) -> RollingZScoreDetector:
     return RollingZScoreDetector(window=WindowConfig(length=16, train_stride=4), threshold=_threshold(method))
 
 
+def _seasonal(method: str) -> SeasonalNaiveDetector:
+    return SeasonalNaiveDetector(window=WindowConfig(length=16, train_stride=4), threshold=_threshold(method))
+
+
+def _ensemble(method: str) -> EnsembleDetector:
+    return EnsembleDetector(
+        members=[_lstm("prediction", "tanh", "mse", method), _seasonal(method)],
+        window=WindowConfig(length=16, train_stride=4),
+        threshold=_threshold(method),
+    )
+
+
 LSTM_CASES = [
     pytest.param((_lstm, combination), id="-".join(combination))
     for combination in pairwise(VARIANTS, ACTIVATIONS, ERRORS, threshold_methods())
 ]
 ZSCORE_CASES = [pytest.param((_zscore, (method,)), id=f"zscore-{method}") for method in threshold_methods()]
-CASES = LSTM_CASES + ZSCORE_CASES
+SEASONAL_CASES = [
+    pytest.param((_seasonal, (method,)), id=f"seasonal-{method}") for method in threshold_methods()
+]
+ENSEMBLE_CASES = [
+    pytest.param((_ensemble, (method,)), id=f"ensemble-{method}") for method in ("block_maxima", "dynamic")
+]
+CASES = LSTM_CASES + ZSCORE_CASES + SEASONAL_CASES + ENSEMBLE_CASES
 
 
 @pytest.fixture(scope="module")
 def stream():
-    return prepared_stream(sensor_frame("s", n=420, seed=3, spike_at=SPIKE_AT))
+    return prepared_stream(sensor_frame("s", n=420, seed=3, spike_at=SPIKE_AT, freq="20min"))
 
 
 @pytest.fixture(scope="module")
@@ -102,6 +129,7 @@ def test_every_threshold_method_and_detector_is_in_the_suite():
         covered = {(combination[i], combination[j]) for combination in combinations}
         assert covered == set(itertools.product(factors[i], factors[j]))
     assert {param.values[0][1][0] for param in ZSCORE_CASES} == set(threshold_methods())
+    assert {param.values[0][1][0] for param in SEASONAL_CASES} == set(threshold_methods())
 
 
 def test_fit_returns_self(case, stream, labels):
