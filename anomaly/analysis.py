@@ -13,17 +13,30 @@ import numpy as np
 from anomaly.data.types import PreparedStream
 from anomaly.decisions import Decisions, decide
 from anomaly.results import KeptWindows, StreamAnalysis, WindowScores
+from anomaly.timing import PhaseTimer
 
 if TYPE_CHECKING:
     from anomaly.detectors.base import Detector
 
 
 def analyse_stream(
-    detector: Detector, stream: PreparedStream, *, first_row: int = 0, normal_sample_every: int = 24
+    detector: Detector,
+    stream: PreparedStream,
+    *,
+    first_row: int = 0,
+    normal_sample_every: int = 24,
+    timer: PhaseTimer | None = None,
 ) -> StreamAnalysis:
-    """Score the rows of ``stream`` from ``first_row`` on, decide its events and pick the kept windows."""
-    scores = detector.score_samples(stream, first_row=first_row)
-    decisions = decide(detector, stream, scores, first_row=first_row)
+    """Score the rows of ``stream`` from ``first_row`` on, decide its events and pick the kept windows.
+
+    With ``timer``, scoring and deciding count as its phase ``score``, the kept windows' embeddings,
+    clusters and map positions as ``embed``."""
+    timer = timer or PhaseTimer()
+    with timer.phase("score"):
+        scores = detector.score_samples(stream, first_row=first_row)
+        decisions = decide(detector, stream, scores, first_row=first_row)
+    with timer.phase("embed"):
+        kept = _keep_windows(detector, stream, scores, decisions, normal_sample_every)
     return StreamAnalysis(
         first_row=first_row,
         threshold=detector.threshold_,
@@ -32,7 +45,7 @@ def analyse_stream(
         step_errors=decisions.step_errors,
         flagged_windows=decisions.flagged_windows,
         events=decisions.events,
-        kept=_keep_windows(detector, stream, scores, decisions, normal_sample_every),
+        kept=kept,
     )
 
 

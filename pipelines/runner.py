@@ -25,6 +25,7 @@ from anomaly.data import RawStream, load_source
 from anomaly.errors import AnomalyError, DatabaseError
 from anomaly.storage.database import open_engine, upgrade_schema
 from anomaly.storage.repository import StreamState
+from anomaly.timing import PhaseTimer, summed_phases
 from pipelines.alerting import DeliveryReport, deliver_alerts
 from pipelines.bookkeeping import finish_run, mark_abandoned_runs, started_run
 from pipelines.executors import Executor, TaskFuture, open_executor
@@ -50,7 +51,8 @@ class RunSummary:
 
     ``outcomes`` holds the streams this run worked on; ``skipped`` names those it left alone because
     another run was working on them (not a failure). ``alerts`` tells how delivering the alert outbox
-    went after the streams were committed (None when alerts are off).
+    went after the streams were committed (None when alerts are off). ``phases`` holds the seconds of
+    the run's own phases (``load``: reading the source); ``phase_seconds`` adds the streams' to them.
     """
 
     run_id: int
@@ -58,6 +60,7 @@ class RunSummary:
     outcomes: list[StreamOutcome]
     skipped: list[str] = field(default_factory=list)
     alerts: DeliveryReport | None = None
+    phases: dict[str, float] = field(default_factory=dict)
 
     @property
     def failures(self) -> list[StreamOutcome]:
@@ -79,6 +82,11 @@ class RunSummary:
         """Rows (timestamps) scored by this run."""
         return sum(o.work.counts.scores for o in self.outcomes if o.work)
 
+    @property
+    def phase_seconds(self) -> dict[str, float]:
+        """Seconds per phase over the whole run: its own phases and every successful stream's."""
+        return summed_phases([self.phases, *(o.work.phases for o in self.outcomes if o.work)])
+
 
 def execute(config: PipelineConfig, command: Command) -> RunSummary:
     """Carry out ``command`` for every stream of ``config.source`` and record the run."""
@@ -88,9 +96,10 @@ def execute(config: PipelineConfig, command: Command) -> RunSummary:
             upgrade_schema(engine)
         alerting = config.alerts.enabled
         mark_abandoned_runs(engine, queue_alerts=alerting)
+        timer = PhaseTimer()
         with started_run(engine, command.value, config.recorded()) as run_id:
             try:
-                outcomes, skipped = _process_all(engine, run_id, config, command)
+                outcomes, skipped = _process_all(engine, run_id, config, command, timer)
             except AnomalyError as exc:
                 finish_run(
                     engine,
@@ -110,6 +119,7 @@ def execute(config: PipelineConfig, command: Command) -> RunSummary:
                 status="failed" if failures else "succeeded",
                 outcomes=outcomes,
                 skipped=skipped,
+                phases=timer.seconds,
             )
             finish_run(
                 engine,
@@ -138,14 +148,16 @@ class _InFlight:
 
 
 def _process_all(
-    engine: Engine, run_id: int, config: PipelineConfig, command: Command
+    engine: Engine, run_id: int, config: PipelineConfig, command: Command, timer: PhaseTimer
 ) -> tuple[list[StreamOutcome], list[str]]:
-    """The outcome of every stream this run worked on, and the names of those it skipped.
+    """The outcome of every stream this run worked on, and the names of those it skipped; reading
+    the source is timed as ``timer``'s phase ``load``.
 
     Streams go to the executor in name order, at most ``parallelism`` ahead of the writing, and
     their results are written in that same order, each under the stream's lock.
     """
-    loaded = load_source(config.source)
+    with timer.phase("load"):
+        loaded = load_source(config.source)
     outcomes = [StreamOutcome(name, None, str(error)) for name, error in loaded.failures.items()]
     for name, error in loaded.failures.items():
         log.error("%s: %s", name, error)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -25,6 +24,7 @@ from anomaly.data.types import PreparedStream
 from anomaly.errors import ModelError
 from anomaly.storage.repository import StreamState, stream_state
 from anomaly.storage.writer import NewModel, WrittenCounts, write_stream_results
+from anomaly.timing import PhaseTimer
 from pipelines.artifacts import artifact_dir
 
 if TYPE_CHECKING:
@@ -44,12 +44,19 @@ class Command(StrEnum):
 
 @dataclass(frozen=True)
 class StreamWork:
-    """The result of one stream's job, for the run summary."""
+    """The result of one stream's job, for the run summary. ``phases`` holds the seconds each phase
+    the stream went through took: ``prepare``, ``model_load``, ``train``, ``save`` (the artifact),
+    ``score``, ``embed`` (``anomaly.analysis``) and ``write`` (its transaction)."""
 
     name: str
     counts: WrittenCounts
     trained_version: int | None
-    train_seconds: float
+    phases: dict[str, float]
+
+    @property
+    def train_seconds(self) -> float:
+        """Seconds spent training the stream's new model version (0 when none was trained)."""
+        return self.phases.get("train", 0.0)
 
 
 @dataclass(frozen=True)
@@ -60,7 +67,7 @@ class StreamComputation:
     stream: PreparedStream
     new_model: NewModel | None
     analysis: StreamAnalysis | None
-    train_seconds: float
+    phases: dict[str, float]
 
 
 def compute_stream(
@@ -72,7 +79,9 @@ def compute_stream(
     from anomaly.detectors import detector_for, load_detector
     from anomaly.retrain import drift_sample, retrain_reason, rows_in_spans
 
-    stream = prepare_stream(raw, config.preparation, window_length=config.window.length)
+    timer = PhaseTimer()
+    with timer.phase("prepare"):
+        stream = prepare_stream(raw, config.preparation, window_length=config.window.length)
     log.info("%s: %s", stream.name, stream.report.summary())
     first_row = _first_unscored_row(stream, state)
     now = datetime.now(UTC)
@@ -86,35 +95,34 @@ def compute_stream(
             raise ModelError(
                 f"stream {stream.name!r} has no trained model yet: run 'anomaly train' or 'anomaly run'"
             )
-        detector = load_detector(Path(state.active_model.artifact))
-        analysis = _analyse(detector, stream, first_row, config)
+        with timer.phase("model_load"):
+            detector = load_detector(Path(state.active_model.artifact))
+        analysis = _analyse(detector, stream, first_row, config, timer)
         if command is Command.RUN and config.retrain.drift:
             reason = retrain_reason(state.active_model, stream, drift_sample(analysis), config.retrain, now)
 
-    new_model, train_seconds = None, 0.0
+    new_model = None
     if reason is not None:
         log.info("%s: training a new model version: %s", stream.name, reason)
-        started = time.perf_counter()
-        detector = detector_for(config).fit(
-            stream,
-            exclude_rows=rows_in_spans(stream.values.index, state.confirmed_spans),
-            labels=labels_for_threshold(config.threshold, stream.name),
-        )
-        train_seconds = time.perf_counter() - started
-        new_model = _save_new_model(detector, stream, state, config)
+        with timer.phase("train"):
+            detector = detector_for(config).fit(
+                stream,
+                exclude_rows=rows_in_spans(stream.values.index, state.confirmed_spans),
+                labels=labels_for_threshold(config.threshold, stream.name),
+            )
+        with timer.phase("save"):
+            new_model = _save_new_model(detector, stream, state, config)
         log.info(
             "%s: trained model v%d in %.1f s (%s)",
             stream.name,
             new_model.version,
-            train_seconds,
+            timer.seconds["train"],
             detector.training_summary(),
         )
         if command is not Command.TRAIN:
             # The new rows are scored by the version that is active from now on.
-            analysis = _analyse(detector, stream, first_row, config)
-    return StreamComputation(
-        stream=stream, new_model=new_model, analysis=analysis, train_seconds=train_seconds
-    )
+            analysis = _analyse(detector, stream, first_row, config, timer)
+    return StreamComputation(stream=stream, new_model=new_model, analysis=analysis, phases=timer.seconds)
 
 
 def read_state(engine: Engine, name: str) -> StreamState:
@@ -134,8 +142,9 @@ def write_stream(
     even the artifact of the model trained for it. With ``alert_min_severity``, its new events at
     least that severe are queued for notification in that transaction."""
     new_model = computation.new_model
+    timer = PhaseTimer()
     try:
-        with engine.begin() as connection:
+        with timer.phase("write"), engine.begin() as connection:
             counts = write_stream_results(
                 connection,
                 run_id=run_id,
@@ -153,18 +162,22 @@ def write_stream(
         name=computation.stream.name,
         counts=counts,
         trained_version=new_model.version if new_model else None,
-        train_seconds=computation.train_seconds,
+        phases={**computation.phases, **timer.seconds},
     )
 
 
 def _analyse(
-    detector: Detector, stream: PreparedStream, first_row: int, config: PipelineConfig
+    detector: Detector, stream: PreparedStream, first_row: int, config: PipelineConfig, timer: PhaseTimer
 ) -> StreamAnalysis:
-    """Score ``stream`` from ``first_row`` on and derive its events and kept windows."""
+    """Score ``stream`` from ``first_row`` on and derive its events and kept windows, timed on ``timer``."""
     from anomaly.analysis import analyse_stream
 
     return analyse_stream(
-        detector, stream, first_row=first_row, normal_sample_every=config.embeddings.normal_sample_every
+        detector,
+        stream,
+        first_row=first_row,
+        normal_sample_every=config.embeddings.normal_sample_every,
+        timer=timer,
     )
 
 
