@@ -118,6 +118,12 @@ class Detector(ABC):
         """For the windows at ``starts``: the detector's version of them (n, window, channels) in the
         data's units, or None where it has none, and their embeddings (n, dim)."""
 
+    @abstractmethod
+    def history_rows_needed(self, frequency: pd.Timedelta) -> int:
+        """Grid steps before the first row to score that its scores depend on, for a stream on a grid of
+        ``frequency``: given those rows and the ones after, ``score_samples`` gives what it gives with
+        the whole history, so a scheduled run reads no more of the source than that."""
+
     @property
     def threshold_(self) -> float:
         """The learnt threshold, on the scale of the window errors."""

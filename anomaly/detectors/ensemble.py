@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Self
 
 import numpy as np
+import pandas as pd
 
 from anomaly.config import PipelineConfig, ThresholdConfig, WindowConfig
 from anomaly.data.types import PreparedStream
@@ -108,6 +109,10 @@ class EnsembleDetector(Detector):
             window_errors=reduce(np.fmax, window_ratios),
             step_errors=np.nan_to_num(reduce(np.fmax, step_ratios)),
         )
+
+    def history_rows_needed(self, frequency: pd.Timedelta) -> int:
+        """What the member needing the most history needs."""
+        return max(member.history_rows_needed(frequency) for member in self.members)
 
     def reconstruct(self, stream: PreparedStream, starts: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
         """The first member's reconstructions and embeddings."""

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Self
 
 import numpy as np
+import pandas as pd
 
 from anomaly.config import ModelConfig, PipelineConfig, ScoringConfig, ThresholdConfig, WindowConfig
 from anomaly.data.types import PreparedStream
@@ -38,6 +39,7 @@ from anomaly.thresholds import threshold_config
 from anomaly.windowing import window_starts
 
 WEIGHTS_FILE = "weights.weights.h5"
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
 class LSTMAutoencoderDetector(Detector):
@@ -48,6 +50,8 @@ class LSTMAutoencoderDetector(Detector):
     """
 
     name = "lstm_autoencoder"
+    _weights: list[np.ndarray] | None = None
+    _weights_file: Path | None = None
 
     def __init__(
         self,
@@ -162,6 +166,11 @@ class LSTMAutoencoderDetector(Detector):
             step_errors=scores.step_errors[wanted],
         )
 
+    def history_rows_needed(self, frequency: pd.Timedelta) -> int:
+        """The window, the ``horizon`` rows before it that a prediction judging it is made from, and the
+        windows the scorer warms its smoothing up on (``WindowScorer.warm_up``)."""
+        return self.window.length + judged_lookback(self.model) + self.window_scorer_.warm_up
+
     def reconstruct(self, stream: PreparedStream, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For the windows at ``starts``: the model's version of them (n, window, channels) in the data's
         units, and their embeddings (n, units).
@@ -215,12 +224,34 @@ class LSTMAutoencoderDetector(Detector):
         self.window_scorer_ = WindowScorer.from_dict(
             record.get("mahalanobis", {}), config=self.scoring, window_length=self.window.length
         )
-        network = network_for(self.network_spec(len(self.channels_)))
+        weights_file = directory / WEIGHTS_FILE
         try:
-            network.autoencoder.load_weights(directory / WEIGHTS_FILE)
-        except (OSError, ValueError) as exc:
-            raise ModelError(f"model weights {directory / WEIGHTS_FILE} cannot be read: {exc}") from None
-        self.weights_ = network.autoencoder.get_weights()
+            with weights_file.open("rb") as file:
+                signature = file.read(len(HDF5_SIGNATURE))
+        except OSError as exc:
+            raise ModelError(f"model weights {weights_file} cannot be read: {exc}") from None
+        if signature != HDF5_SIGNATURE:
+            raise ModelError(f"model weights {weights_file} cannot be read: not an HDF5 file")
+        self._weights, self._weights_file = None, weights_file
+
+    @property
+    def weights_(self) -> list[np.ndarray]:
+        """The network's weights (Keras ``get_weights()`` order). A loaded detector reads them from its
+        artifact on first use: that needs TensorFlow, which a run whose streams have nothing new to
+        score, or that only asks ``history_rows_needed``, should not pay for."""
+        if self._weights is None:
+            self._check_fitted()
+            network = network_for(self.network_spec(len(self.channels_)))
+            try:
+                network.autoencoder.load_weights(self._weights_file)
+            except (OSError, ValueError) as exc:
+                raise ModelError(f"model weights {self._weights_file} cannot be read: {exc}") from None
+            self._weights = network.autoencoder.get_weights()
+        return self._weights
+
+    @weights_.setter
+    def weights_(self, weights: list[np.ndarray]) -> None:
+        self._weights = weights
 
     # -- internals ---------------------------------------------------------------------------------
     def _embed(self, windows: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Self
 
 import numpy as np
+import pandas as pd
 
 from anomaly.config import PipelineConfig, ThresholdConfig, WindowConfig
 from anomaly.data.types import PreparedStream
@@ -80,6 +81,10 @@ class RollingZScoreDetector(Detector):
         step_errors = np.zeros((len(starts), length))
         step_errors[:, -1] = errors
         return WindowScores(starts=starts, window_errors=errors, step_errors=step_errors)
+
+    def history_rows_needed(self, frequency: pd.Timedelta) -> int:
+        """The window: each error depends on its own rows only."""
+        return self.window.length
 
     def reconstruct(self, stream: PreparedStream, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each window with its last row replaced by the mean of the rows before it (what the detector

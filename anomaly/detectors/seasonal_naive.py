@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Self
 
 import numpy as np
+import pandas as pd
 
 from anomaly.config import PipelineConfig, ThresholdConfig, WindowConfig
 from anomaly.data.types import PreparedStream
@@ -25,7 +26,13 @@ from anomaly.errors import DataError
 from anomaly.model.training_set import clear_of
 from anomaly.results import WindowScores
 from anomaly.scaling import ChannelScaler
-from anomaly.scoring.seasonality import CycleMatch, calendar_period, match_cycles
+from anomaly.scoring.seasonality import (
+    CYCLES_COMPARED,
+    SHIFT_FRACTION,
+    CycleMatch,
+    calendar_period,
+    match_cycles,
+)
 from anomaly.thresholds import threshold_config, threshold_from_dict
 from anomaly.windowing import gather_windows, window_starts
 
@@ -91,6 +98,14 @@ class SeasonalNaiveDetector(Detector):
         scaled = self.scaler_.transform(stream.values.to_numpy(dtype=float))
         match = self._match(stream, scaled, starts)
         return WindowScores(starts=starts, window_errors=match.window_errors, step_errors=match.step_errors)
+
+    def history_rows_needed(self, frequency: pd.Timedelta) -> int:
+        """The window and its earliest counterpart: ``CYCLES_COMPARED`` periods back, shifted by
+        ``SHIFT_FRACTION`` of one (``match_cycles``); the window alone for a stream without a cycle."""
+        if self.period_ is None:
+            return self.window.length
+        largest_shift = max(1, round(SHIFT_FRACTION * self.period_))
+        return self.window.length + CYCLES_COMPARED * self.period_ + largest_shift
 
     def reconstruct(self, stream: PreparedStream, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each window as its best-aligned counterpart in the earlier cycles has it (the window itself

@@ -11,6 +11,7 @@ the registry, so a new one is checked here without editing this file.
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -214,3 +215,21 @@ def test_a_run_with_nothing_new_scores_no_window(case, stream):
 def _comparable(record: dict) -> dict:
     """A record less what describes the machine rather than the model."""
     return {key: value for key, value in record.items() if key not in {"versions", "framework_versions"}}
+
+
+def test_history_rows_needed_is_all_the_history_scores_depend_on(case):
+    """Scores of the last rows of a stream cut ``history_rows_needed`` steps before its first new row
+    are those of the whole stream: what lets a scheduled run read only the end of a long source."""
+    _, _, fitted = case
+    long = prepared_stream(sensor_frame("s", n=1100, seed=4, freq="20min"))
+    first_row = 1050
+    cut = first_row - fitted.history_rows_needed(long.frequency)
+    assert cut > 0
+    shorter = replace(long, values=long.values.iloc[cut:], segment=long.segment[cut:])
+    whole = fitted.score_samples(long, first_row=first_row)
+    tail = fitted.score_samples(shorter, first_row=first_row - cut)
+    np.testing.assert_array_equal(tail.starts + cut, whole.starts)
+    # Equal but for rounding: the seasonal detector's window means are differences of running sums.
+    np.testing.assert_allclose(tail.window_errors, whole.window_errors, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(tail.step_errors, whole.step_errors, rtol=1e-12, atol=0)
+    assert np.isfinite(whole.window_errors).any()
