@@ -7,4 +7,9 @@
 - ``scoring``: our scoring throughput and the share of the matmul rate it reaches.
 - ``many``: many streams at once through ``anomaly.model.fleet`` against one at a time.
 - ``memory``: peak RSS of a process training many tiny models (run as a subprocess).
+
+And of ``benchmarks/fleet.py``:
+
+- ``fleet_data``: a synthetic fleet of labelled, dirty CSV streams built from the sample's signals.
+- ``fleet_worker``: one measured run (or the I/O floor) in a fresh process.
 """
