@@ -11,11 +11,13 @@ import numpy as np
 import pandas as pd
 
 from anomaly.config import PreparationConfig
-from anomaly.data.types import PreparationReport, PreparedStream, RawStream
+from anomaly.data.types import GridAnchor, PreparationReport, PreparedStream, RawStream
 from anomaly.errors import DataError
 
 
-def prepare_stream(raw: RawStream, config: PreparationConfig, *, window_length: int) -> PreparedStream:
+def prepare_stream(
+    raw: RawStream, config: PreparationConfig, *, window_length: int, grid: GridAnchor | None = None
+) -> PreparedStream:
     """Sort, deduplicate, put on a regular grid, fill short gaps and split at long ones.
 
     Steps, and what the report counts:
@@ -25,9 +27,10 @@ def prepare_stream(raw: RawStream, config: PreparationConfig, *, window_length: 
        ``duplicate_timestamps`` counts the rows merged away;
     3. the step is ``config.frequency``, or with ``"auto"`` the median interval rounded to whole seconds,
        made coarser where the series is sampled irregularly with frequent gaps (``_coarser_step``,
-       said in ``notes``);
-    4. if some timestamp is off the grid ``first + k * step``, rows are binned to the grid (each to the
-       step at or before it) and averaged per bin: ``resampled``;
+       said in ``notes``); with ``grid`` (an earlier run's, when only the end of the stream was read),
+       its step, nothing inferred;
+    4. if some timestamp is off the grid ``first + k * step`` (with ``grid``: ``grid.origin + k * step``),
+       rows are binned to the grid (each to the step at or before it) and averaged per bin: ``resampled``;
     5. ``missing_values`` counts the cells (step x channel) of the grid from the first to the last
        timestamp that hold no value: missing cells of the source rows plus every channel of steps with
        no row. Per channel, a run of at most ``config.max_interpolated_gap`` missing steps between two
@@ -56,12 +59,20 @@ def prepare_stream(raw: RawStream, config: PreparationConfig, *, window_length: 
         raise DataError(f"{distinct.size} distinct timestamp(s); at least 2 are needed for a series", **where)
     timestamps, values = timestamps[distinct], _mean_per_run(values, distinct)
 
-    frequency = _frequency(timestamps, config, where)
     notes: tuple[str, ...] = ()
-    if config.frequency == "auto":
-        frequency, notes = _coarser_step(timestamps, frequency, config.max_interpolated_gap, window_length)
+    if grid is not None:
+        frequency, origin = (
+            pd.Timedelta(grid.step).as_unit("ns"),
+            pd.Timestamp(grid.origin).as_unit("ns").value,
+        )
+    else:
+        frequency, origin = _frequency(timestamps, config, where), int(timestamps[0])
+        if config.frequency == "auto":
+            frequency, notes = _coarser_step(
+                timestamps, frequency, config.max_interpolated_gap, window_length
+            )
     step = frequency.value
-    offsets = timestamps - timestamps[0]
+    offsets = timestamps - origin
     resampled = bool(np.any(offsets % step))
     positions = offsets // step
     if resampled:
@@ -88,7 +99,7 @@ def prepare_stream(raw: RawStream, config: PreparationConfig, *, window_length: 
     in_long_segment = long_enough[segment]
     output_values = grid.values[complete][in_long_segment]
     output_positions = kept_positions[in_long_segment]
-    stamps = (timestamps[0] + output_positions * step).astype("datetime64[ns]")
+    stamps = (origin + output_positions * step).astype("datetime64[ns]")
     index = pd.DatetimeIndex(stamps, name="timestamp").tz_localize("UTC")
 
     report = PreparationReport(
@@ -114,6 +125,17 @@ def prepare_stream(raw: RawStream, config: PreparationConfig, *, window_length: 
         frequency=frequency,
         report=report,
     )
+
+
+def preparation_reach(config: PreparationConfig, window_length: int) -> int:
+    """Grid steps after the first row read from which preparing the end of a stream on its earlier grid
+    (``prepare_stream(..., grid=...)``) gives exactly the rows, values and segments a whole read gives.
+
+    Every step is local: a gap is filled from the values at most ``max_interpolated_gap + 1`` steps
+    either side, and a segment is kept when it holds a window, so a segment the read cuts short still
+    does once it reaches ``window_length`` steps past that.
+    """
+    return config.max_interpolated_gap + 1 + window_length
 
 
 COVERED_SHARE = 0.5

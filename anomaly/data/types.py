@@ -30,6 +30,19 @@ class RawStream:
 
 
 @dataclass(frozen=True)
+class GridAnchor:
+    """The grid an earlier run put a stream on: its step and one timestamp on it.
+
+    Preparing only the end of a stream on this grid gives, from ``preparation_reach`` steps after the
+    first row read on, the rows preparing the whole stream gives, so a run can read less of a long
+    source and still score exactly what a whole read would.
+    """
+
+    step: pd.Timedelta
+    origin: pd.Timestamp
+
+
+@dataclass(frozen=True)
 class PreparationReport:
     """What preparation changed, so that each handled case of dirty data is recorded with its count."""
 

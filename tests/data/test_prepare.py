@@ -11,6 +11,8 @@ import pytest
 
 from anomaly.config import PreparationConfig, SourceConfig
 from anomaly.data import PreparedStream, RawStream, load_source, prepare_stream
+from anomaly.data.prepare import preparation_reach
+from anomaly.data.types import GridAnchor
 from anomaly.errors import DataError
 
 START = pd.Timestamp("2024-01-01", tz="UTC")
@@ -310,3 +312,59 @@ def test_a_regular_series_keeps_its_own_step():
     raw = RawStream(name="regular", frame=frame, rows=np.arange(2, 2502), origin="regular.csv")
     prepared = prepare_stream(raw, PreparationConfig(), window_length=48)
     assert prepared.frequency == pd.Timedelta("10min") and prepared.report.notes == ()
+
+
+def _dirty_minutes_and_values(seed: int, n: int = 3000) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Rows about a minute apart with every kind of dirt: off-grid times, duplicates, missing cells in
+    one channel, short gaps that are filled and long ones that split the series."""
+    rng = np.random.default_rng(seed)
+    minutes = np.arange(n, dtype=float) + rng.choice([0.0, 0.25], n, p=[0.9, 0.1])
+    keep = rng.random(n) > 0.08  # short gaps
+    for start in rng.choice(n - 40, 12, replace=False):  # long gaps of 5 to 30 steps
+        keep[start : start + rng.integers(5, 30)] = False
+    minutes = minutes[keep]
+    duplicates = rng.choice(len(minutes), 40, replace=False)
+    minutes = np.concatenate([minutes, minutes[duplicates]])
+    a = rng.normal(size=len(minutes))
+    b = rng.normal(size=len(minutes))
+    b[rng.random(len(minutes)) < 0.05] = np.nan
+    return minutes, {"a": a, "b": b}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_end_of_a_stream_on_its_earlier_grid_prepares_as_the_whole_stream(seed):
+    """What a scheduled run relies on when it reads only the end of a source: past
+    ``preparation_reach`` steps after the first row read, the rows, values and segment boundaries are
+    those of the whole stream, wherever the read starts."""
+    config = PreparationConfig(max_interpolated_gap=3)
+    window = 16
+    minutes, channels = _dirty_minutes_and_values(seed)
+    whole = prepare_stream(raw_stream(minutes, **channels), config, window_length=window)
+    reach = preparation_reach(config, window)
+    index = whole.values.index
+    anchor = GridAnchor(step=whole.frequency, origin=index[len(index) // 2])
+    rng = np.random.default_rng(seed)
+    for read_from in START + MINUTE * rng.integers(0, 2900, 40):
+        if read_from > index[-1] - whole.frequency * (reach + 1):
+            continue
+        rows = START + pd.to_timedelta(minutes, unit="min") >= read_from
+        end = raw_stream(minutes[rows], **{name: v[rows] for name, v in channels.items()})
+        part = prepare_stream(end, config, window_length=window, grid=anchor)
+        exact_from = read_from + whole.frequency * reach
+        expected = whole.values[index >= exact_from]
+        got = part.values[part.values.index >= exact_from]
+        pd.testing.assert_frame_equal(got, expected, check_freq=False)
+        same_segment = np.diff(whole.segment[index >= exact_from]) == 0
+        part_same_segment = np.diff(part.segment[part.values.index >= exact_from]) == 0
+        np.testing.assert_array_equal(part_same_segment, same_segment)
+        assert_segments_are_regular(part)
+
+
+def test_a_grid_anchor_fixes_step_and_origin():
+    raw = raw_stream([0.5, 1.5, 2.5, 3.5, 4.5])
+    anchored = prepare_stream(
+        raw, PreparationConfig(), window_length=2, grid=GridAnchor(step=2 * MINUTE, origin=START)
+    )
+    assert list(anchored.values.index) == [START, START + 2 * MINUTE, START + 4 * MINUTE]
+    assert anchored.report.resampled
+    np.testing.assert_array_equal(anchored.values["value"], [0.5, 2.5, 4.0])  # the rows of each bin, averaged
