@@ -16,7 +16,7 @@ one stream (a bad cell in its rows, an unreadable file in a directory) are colle
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -29,6 +29,7 @@ import sqlalchemy
 import sqlalchemy.exc
 
 from anomaly.config import SourceConfig
+from anomaly.data.parquet_ranges import group_row_numbers, wanted_row_groups
 from anomaly.data.parsing import (
     ParsedTimestamps,
     ParsedValues,
@@ -37,6 +38,8 @@ from anomaly.data.parsing import (
     timestamp_problem,
     value_problem,
 )
+from anomaly.data.ranges import ReadRanges
+from anomaly.data.sql_ranges import range_filters, timestamp_kind
 from anomaly.data.types import RawStream
 from anomaly.errors import DataError
 
@@ -86,28 +89,71 @@ class _Table:
         return columns
 
 
-def load_source(source: SourceConfig) -> LoadedSource:
-    """Read every stream of ``source``.
+def load_source(source: SourceConfig, ranges: ReadRanges | None = None) -> LoadedSource:
+    """Read every stream of ``source``, or with ``ranges`` only the rows it wants.
+
+    SQL sources filter in the query and Parquet files skip row groups (``ReadRanges`` says how other
+    streams are found then); CSV files are read whole, since rows in text have no index to seek by.
+    Either way each stream of ``ranges.since`` is cut at its start after parsing, so a stream's rows
+    do not depend on the kind of source.
 
     Row numbers, in errors and in ``RawStream.rows``, are 1-based: in a CSV file the header is row 1 and
     the first data row is row 2 (blank lines count, as in an editor, though they hold no data); in
-    Parquet files and SQL results, which have no header row, the first data row is row 1.
+    Parquet files and SQL results, which have no header row, the first data row is row 1 (of the rows
+    read, for a filtered SQL read).
     """
+    ranges = ranges or ReadRanges()
     if source.url is not None:
-        return _split_long(_read_sql(source), source)
+        return _load_filtered(lambda wanted: _read_sql(source, wanted), source, ranges, "long")
     path = Path(source.path)
     if not path.exists():
         raise DataError("file or directory not found", file=str(path))
     if path.is_dir():
         if source.layout not in ("auto", "directory"):
             raise DataError(f"layout {source.layout!r} needs a file, not a directory", file=str(path))
-        return _load_directory(path, source)
+        return _load_directory(path, source, ranges)
     if source.layout == "directory":
         raise DataError("layout 'directory' needs a directory of CSV files, not a file", file=str(path))
+    if _is_parquet(path) and ranges.narrows:
+        layout = _table_layout(_read_header(path), source)
+        return _load_filtered(
+            lambda wanted: _read_parquet(path, source, wanted, layout), source, ranges, layout
+        )
     table = _read_file(path)
     if _table_layout(list(table.frame.columns), source) == "long":
-        return _split_long(table, source)
-    return _split_wide(table, source)
+        return _split_long(table, source, ranges)
+    return _split_wide(table, source, ranges)
+
+
+def load_stream(source: SourceConfig, name: str) -> RawStream:
+    """All rows of stream ``name``: what a run reads again when it read only the end of the stream and
+    then finds it must train. Raises ``DataError`` when the stream fails to load or is gone."""
+    loaded = load_source(source, ReadRanges.of_whole([name]))
+    if name in loaded.failures:
+        raise loaded.failures[name]
+    for stream in loaded.streams:
+        if stream.name == name:
+            return stream
+    raise DataError("the stream is no longer in the source", stream=name)
+
+
+def _load_filtered(
+    read: Callable[[ReadRanges], _Table], source: SourceConfig, ranges: ReadRanges, layout: str
+) -> LoadedSource:
+    """Split what ``read`` returns for ``ranges``, then read whole the streams that were found only by
+    their recent rows (streams new to the run) and put them in place of their partial rows."""
+    split = _split_long if layout == "long" else _split_wide
+    loaded = split(read(ranges), source, ranges)
+    found = ranges.partially_read([*(stream.name for stream in loaded.streams), *loaded.failures])
+    if not found:
+        return loaded
+    whole = ReadRanges.of_whole(found)
+    rest = split(read(whole), source, whole)
+    streams = [stream for stream in loaded.streams if stream.name not in whole.whole] + rest.streams
+    failures = {name: error for name, error in loaded.failures.items() if name not in whole.whole}
+    return LoadedSource(
+        streams=sorted(streams, key=lambda stream: stream.name), failures=failures | rest.failures
+    )
 
 
 def detect_layout(path: Path, source: SourceConfig) -> Layout:
@@ -197,8 +243,31 @@ def _read_file(path: Path) -> _Table:
     return table
 
 
-def _read_sql(source: SourceConfig) -> _Table:
-    """Run the table's ``SELECT *`` or the query; the result must be in the long layout."""
+def _read_parquet(
+    path: Path, source: SourceConfig, ranges: ReadRanges, layout: Literal["long", "wide"]
+) -> _Table:
+    """The row groups of a Parquet file that may hold rows ``ranges`` wants (``wanted_row_groups``),
+    with their row numbers in the file; no rows at all is no error here (nothing new was found)."""
+    try:
+        parquet = pyarrow.parquet.ParquetFile(path)
+        groups = wanted_row_groups(
+            parquet,
+            ranges,
+            timestamp_column=source.timestamp_column,
+            stream_column=source.stream_column,
+            layout=layout,
+        )
+        if groups is None:
+            groups = list(range(parquet.metadata.num_row_groups))
+        frame = parquet.read_row_groups(groups).to_pandas()
+    except (OSError, pyarrow.ArrowException) as exc:
+        raise DataError(f"not a readable Parquet file: {_first_line(exc)}", file=str(path)) from None
+    return _Table(frame.reset_index(drop=True), str(path), group_row_numbers(parquet, groups))
+
+
+def _read_sql(source: SourceConfig, ranges: ReadRanges) -> _Table:
+    """Run the table's ``SELECT *`` or the query, filtered to what ``ranges`` wants where it narrows
+    (``anomaly.data.sql_ranges``); the result must be in the long layout."""
     try:
         engine = sqlalchemy.create_engine(source.url)
     except (sqlalchemy.exc.ArgumentError, sqlalchemy.exc.NoSuchModuleError, ValueError, ImportError) as exc:
@@ -209,12 +278,6 @@ def _read_sql(source: SourceConfig) -> _Table:
     is_sqlite_file = engine.url.get_backend_name() == "sqlite" and database not in (None, "", ":memory:")
     if is_sqlite_file and not Path(database).is_file():
         raise DataError("database file not found", file=origin)
-    if source.query is not None:
-        statement = sqlalchemy.text(source.query)
-    else:
-        statement = sqlalchemy.select(sqlalchemy.literal_column("*")).select_from(
-            sqlalchemy.table(source.table)
-        )
     try:
         try:
             connection = engine.connect()
@@ -222,23 +285,62 @@ def _read_sql(source: SourceConfig) -> _Table:
             raise DataError(f"cannot connect to the database: {_driver_reason(exc)}", file=origin) from None
         with connection:
             try:
-                frame = pd.read_sql(statement, connection)
+                frames = [
+                    pd.read_sql(statement, connection)
+                    for statement in _sql_statements(source, ranges, connection)
+                ]
             except (sqlalchemy.exc.SQLAlchemyError, pd.errors.DatabaseError) as exc:
                 what = "query" if source.query is not None else f"reading table {source.table!r}"
                 raise DataError(f"{what} failed: {_driver_reason(exc)}", file=origin) from None
     finally:
         engine.dispose()
-    if frame.empty:
+    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    if frame.empty and not ranges.narrows:
         raise DataError("no data rows", file=origin)
     return _Table(frame, origin, np.arange(1, len(frame) + 1))
 
 
-def _load_directory(path: Path, source: SourceConfig) -> LoadedSource:
+def _sql_statements(
+    source: SourceConfig, ranges: ReadRanges, connection: sqlalchemy.Connection
+) -> list[sqlalchemy.Executable]:
+    """The statements whose results together are the source's rows ``ranges`` wants: the plain table
+    or query when it wants everything, else that filtered, judging how to compare the timestamp column
+    by its first value (``anomaly.data.sql_ranges``)."""
+    if not ranges.narrows:
+        if source.query is not None:
+            return [sqlalchemy.text(source.query)]
+        return [sqlalchemy.select(sqlalchemy.literal_column("*")).select_from(sqlalchemy.table(source.table))]
+    timestamp, stream = source.timestamp_column, source.stream_column
+    if source.query is not None:
+        # A subquery cannot end in a semicolon, which a query pasted from a SQL console often does.
+        inner = sqlalchemy.text(source.query.strip().rstrip(";"))
+        rows = inner.columns(sqlalchemy.column(timestamp), sqlalchemy.column(stream)).subquery("source_rows")
+    else:
+        rows = sqlalchemy.table(source.table, sqlalchemy.column(timestamp), sqlalchemy.column(stream))
+    first = connection.execute(
+        sqlalchemy.select(rows.c[timestamp], rows.c[stream]).where(rows.c[timestamp].is_not(None)).limit(1)
+    ).first()
+    if first is None:
+        return []
+    filters = range_filters(
+        ranges,
+        rows.c[stream],
+        rows.c[timestamp],
+        timestamp_kind(first[0]),
+        names_compare=isinstance(first[1], str),
+    )
+    everything = sqlalchemy.select(sqlalchemy.literal_column("*")).select_from(rows)
+    return [everything] if filters is None else [everything.where(clause) for clause in filters]
+
+
+def _load_directory(path: Path, source: SourceConfig, ranges: ReadRanges) -> LoadedSource:
     files = sorted(file.relative_to(path).as_posix() for file in path.rglob("*.csv") if file.is_file())
     if not files:
         raise DataError("no CSV files in the directory", file=str(path))
     streams, failures = [], {}
     for name in files:
+        if not ranges.wants(name):
+            continue
         try:
             table = _read_file(path / name)
             table.require([source.timestamp_column])
@@ -247,13 +349,13 @@ def _load_directory(path: Path, source: SourceConfig) -> LoadedSource:
             parsed = parse_timestamps(table.frame[source.timestamp_column])
             stamps = _timestamps_at(table, source.timestamp_column, parsed, positions, stream=name)
             values = {column: parse_values(table.frame[column]) for column in columns}
-            streams.append(_make_stream(table, name, positions, stamps, values))
+            streams += _make_stream(table, name, positions, stamps, values, since=ranges.start_of(name))
         except DataError as exc:
             failures[name] = exc
     return LoadedSource(streams=streams, failures=failures)
 
 
-def _split_long(table: _Table, source: SourceConfig) -> LoadedSource:
+def _split_long(table: _Table, source: SourceConfig, ranges: ReadRanges) -> LoadedSource:
     table.require([source.timestamp_column, source.stream_column])
     columns = table.value_columns(source, exclude={source.timestamp_column, source.stream_column})
     names = _stream_names(table, source.stream_column)
@@ -261,9 +363,11 @@ def _split_long(table: _Table, source: SourceConfig) -> LoadedSource:
     values = {column: parse_values(table.frame[column]) for column in columns}
     streams, failures = [], {}
     for name, positions in names.groupby(names.to_numpy(), sort=True).indices.items():
+        if not ranges.wants(name):
+            continue
         try:
             stamps = _timestamps_at(table, source.timestamp_column, timestamps, positions, stream=name)
-            streams.append(_make_stream(table, name, positions, stamps, values))
+            streams += _make_stream(table, name, positions, stamps, values, since=ranges.start_of(name))
         except DataError as exc:
             failures[name] = exc
     return LoadedSource(streams=streams, failures=failures)
@@ -279,7 +383,7 @@ def _stream_names(table: _Table, column: str) -> pd.Series:
     return names
 
 
-def _split_wide(table: _Table, source: SourceConfig) -> LoadedSource:
+def _split_wide(table: _Table, source: SourceConfig, ranges: ReadRanges) -> LoadedSource:
     """Each column a stream. A row whose cell is empty is no reading of that stream (streams of one
     table may be sampled at different times), so it is left out rather than kept as a missing value.
     The timestamps are shared, so a bad one fails the whole source."""
@@ -290,11 +394,16 @@ def _split_wide(table: _Table, source: SourceConfig) -> LoadedSource:
     stamps = _timestamps_at(table, source.timestamp_column, timestamps, all_rows, stream=None)
     streams, failures = [], {}
     for column in sorted(columns):
+        if not ranges.wants(column):
+            continue
         parsed = parse_values(table.frame[column])
         positions = np.flatnonzero(parsed.present)
         try:
-            stream = _make_stream(table, column, positions, stamps[positions], {column: parsed})
-            streams.append(replace(stream, frame=stream.frame.rename(columns={column: WIDE_CHANNEL})))
+            since = ranges.start_of(column)
+            for stream in _make_stream(
+                table, column, positions, stamps[positions], {column: parsed}, since=since
+            ):
+                streams.append(replace(stream, frame=stream.frame.rename(columns={column: WIDE_CHANNEL})))
         except DataError as exc:
             failures[column] = exc
     return LoadedSource(streams=streams, failures=failures)
@@ -323,12 +432,20 @@ def _make_stream(
     positions: np.ndarray,
     stamps: pd.DatetimeIndex,
     values: dict[str, ParsedValues],
-) -> RawStream:
-    """The stream made of the table rows at ``positions`` (whose timestamps are ``stamps``).
+    *,
+    since: pd.Timestamp | None = None,
+) -> list[RawStream]:
+    """The stream made of the table rows at ``positions`` (whose timestamps are ``stamps``), from
+    ``since`` on where given: a list of it, empty when no row is left from ``since`` on.
 
     Its channels are the value columns with at least one non-empty cell in those rows; raises naming
     the first bad cell among them, in row order.
     """
+    if since is not None:
+        recent = np.asarray(stamps >= since)
+        if not recent.any():
+            return []
+        positions, stamps = positions[recent], stamps[recent]
     channels = [column for column, parsed in values.items() if parsed.present[positions].any()]
     if not channels:
         raise DataError("no values: every value column is empty", file=table.origin, stream=name)
@@ -349,4 +466,4 @@ def _make_stream(
     frame = pd.DataFrame(
         {"timestamp": stamps, **{column: values[column].values[positions] for column in channels}}
     )
-    return RawStream(name=name, frame=frame, rows=table.rows[positions], origin=table.origin)
+    return [RawStream(name=name, frame=frame, rows=table.rows[positions], origin=table.origin, since=since)]

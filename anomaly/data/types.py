@@ -15,13 +15,14 @@ class RawStream:
     ``frame`` has a ``timestamp`` column (``datetime64[ns, UTC]``) and one float64 column per channel
     (NaN where the source had no value), in source order. ``rows`` gives, for each frame row, its row
     number in the source (1-based, the header being row 1) so that later checks can say where a
-    problem is.
+    problem is. ``since`` is set when only the rows at or after it were read (``ReadRanges``).
     """
 
     name: str
     frame: pd.DataFrame
     rows: np.ndarray
     origin: str
+    since: pd.Timestamp | None = None
 
     @property
     def channels(self) -> list[str]:
