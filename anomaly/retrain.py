@@ -1,7 +1,9 @@
 """When a stream needs a new model version, and which rows the new version must not learn from.
 
 - ``retrain_reason`` says why the active model should be replaced (none yet, policy, age, new rows,
-  drifted errors), or ``None`` to keep it; the reason is a sentence for the log.
+  drifted errors), or ``None`` to keep it; the reason is a sentence for the log. ``model_reason``
+  is the part decided before any data is read (none yet, policy, age), by which a run knows which
+  streams need their whole history.
 - ``drift_sample`` picks the errors of the windows a run decided were normal (``anomaly.decisions``),
   which the drift test compares with the errors the model had on held-out data when it was trained.
 - ``rows_in_spans`` turns stored anomaly spans (confirmed by an analyst) into the row mask that
@@ -52,14 +54,9 @@ def retrain_reason(
     ``recent_window_errors`` is given (see ``drift_sample``) with at least ``drift_min_windows``
     values, and the model recorded reference errors.
     """
-    if active_model is None:
-        return "no active model"
-    if config.policy == "every_run":
-        return "every run"
-    if config.max_age is not None:
-        age = now - active_model.created_at
-        if age >= config.max_age:
-            return f"model is {_describe(age)} old (max_age {_describe(config.max_age)})"
+    reason = model_reason(active_model, config, now)
+    if reason is not None or active_model is None:
+        return reason
     if config.max_new_rows is not None:
         new_rows = len(stream.values) - int(
             np.searchsorted(stream.values.index, pd.Timestamp(active_model.trained_to), side="right")
@@ -68,6 +65,20 @@ def retrain_reason(
             return f"{new_rows:,} new rows since training (max_new_rows {config.max_new_rows:,})"
     if config.drift and recent_window_errors is not None:
         return _drift_reason(np.asarray(active_model.reference_errors), recent_window_errors, config)
+    return None
+
+
+def model_reason(active_model: ActiveModel | None, config: RetrainConfig, now: datetime) -> str | None:
+    """The reasons of ``retrain_reason`` that need no data: no active model, policy 'every_run', and
+    ``max_age``."""
+    if active_model is None:
+        return "no active model"
+    if config.policy == "every_run":
+        return "every run"
+    if config.max_age is not None:
+        age = now - active_model.created_at
+        if age >= config.max_age:
+            return f"model is {_describe(age)} old (max_age {_describe(config.max_age)})"
     return None
 
 

@@ -16,6 +16,7 @@ import logging
 from collections import deque
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -31,6 +32,7 @@ from pipelines.bookkeeping import finish_run, mark_abandoned_runs, started_run
 from pipelines.executors import Executor, TaskFuture, open_executor
 from pipelines.locks import locked, stream_lock_name, try_locked
 from pipelines.progress import progress_over
+from pipelines.read_plan import plan_reads
 from pipelines.stream_job import Command, StreamWork, compute_stream, read_state, write_stream
 
 log = logging.getLogger("anomaly")
@@ -157,7 +159,8 @@ def _process_all(
     their results are written in that same order, each under the stream's lock.
     """
     with timer.phase("load"):
-        loaded = load_source(config.source)
+        # Streams whose model only scores are read from a little before their new rows on.
+        loaded = load_source(config.source, plan_reads(engine, config, command, datetime.now(UTC)))
     outcomes = [StreamOutcome(name, None, str(error)) for name, error in loaded.failures.items()]
     for name, error in loaded.failures.items():
         log.error("%s: %s", name, error)

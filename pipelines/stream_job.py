@@ -20,8 +20,9 @@ from sqlalchemy import Engine
 
 from anomaly.config import PipelineConfig
 from anomaly.data import RawStream, prepare_stream
+from anomaly.data.sources import load_stream
 from anomaly.data.types import PreparedStream
-from anomaly.errors import ModelError
+from anomaly.errors import DataError, ModelError
 from anomaly.storage.repository import StreamState, stream_state
 from anomaly.storage.writer import NewModel, WrittenCounts, write_stream_results
 from anomaly.timing import PhaseTimer
@@ -81,7 +82,7 @@ def compute_stream(
 
     timer = PhaseTimer()
     with timer.phase("prepare"):
-        stream = prepare_stream(raw, config.preparation, window_length=config.window.length)
+        raw, stream = _prepared(raw, state, config)
     log.info("%s: %s", stream.name, stream.report.summary())
     first_row = _first_unscored_row(stream, state)
     now = datetime.now(UTC)
@@ -95,15 +96,22 @@ def compute_stream(
             raise ModelError(
                 f"stream {stream.name!r} has no trained model yet: run 'anomaly train' or 'anomaly run'"
             )
-        with timer.phase("model_load"):
-            detector = load_detector(Path(state.active_model.artifact))
-        analysis = _analyse(detector, stream, first_row, config, timer)
-        if command is Command.RUN and config.retrain.drift:
-            reason = retrain_reason(state.active_model, stream, drift_sample(analysis), config.retrain, now)
+        if first_row < len(stream.values):  # with nothing new, no model is loaded (nor TensorFlow)
+            with timer.phase("model_load"):
+                detector = load_detector(Path(state.active_model.artifact))
+            if not _read_enough(raw, stream, state, detector, config, command):
+                raw, stream, first_row = _reread_whole(raw.name, state, config, timer)
+            analysis = _analyse(detector, stream, first_row, config, timer)
+            if command is Command.RUN and config.retrain.drift:
+                reason = retrain_reason(
+                    state.active_model, stream, drift_sample(analysis), config.retrain, now
+                )
 
     new_model = None
     if reason is not None:
         log.info("%s: training a new model version: %s", stream.name, reason)
+        if raw.since is not None:  # training learns from the whole history
+            raw, stream, first_row = _reread_whole(raw.name, state, config, timer)
         with timer.phase("train"):
             detector = detector_for(config).fit(
                 stream,
@@ -179,6 +187,56 @@ def _analyse(
         normal_sample_every=config.embeddings.normal_sample_every,
         timer=timer,
     )
+
+
+def _prepared(raw: RawStream, state: StreamState, config: PipelineConfig) -> tuple[RawStream, PreparedStream]:
+    """The stream prepared: a stream read only from ``raw.since`` on the grid of its last run
+    (``stream_grid``), or read again whole where that cannot serve: no grid known, its channels not
+    those of the last run (a channel silent lately), or too little left to prepare (a gap)."""
+    from pipelines.read_plan import stream_grid
+
+    if raw.since is None:
+        return raw, prepare_stream(raw, config.preparation, window_length=config.window.length)
+    grid = stream_grid(state, config.preparation)
+    if grid is not None and state.channels == tuple(raw.channels):
+        try:
+            return raw, prepare_stream(raw, config.preparation, window_length=config.window.length, grid=grid)
+        except DataError:
+            pass  # the whole read decides, and says why if it fails too
+    return _read_whole(raw.name, config)
+
+
+def _read_whole(name: str, config: PipelineConfig) -> tuple[RawStream, PreparedStream]:
+    """Every row of stream ``name`` read from the source again, and prepared."""
+    raw = load_stream(config.source, name)
+    return raw, prepare_stream(raw, config.preparation, window_length=config.window.length)
+
+
+def _reread_whole(
+    name: str, state: StreamState, config: PipelineConfig, timer: PhaseTimer
+) -> tuple[RawStream, PreparedStream, int]:
+    """``_read_whole`` timed as preparation, with the stream's first unscored row."""
+    with timer.phase("prepare"):
+        raw, stream = _read_whole(name, config)
+    return raw, stream, _first_unscored_row(stream, state)
+
+
+def _read_enough(
+    raw: RawStream,
+    stream: PreparedStream,
+    state: StreamState,
+    detector: Detector,
+    config: PipelineConfig,
+    command: Command,
+) -> bool:
+    """Whether the rows read serve ``detector``: all of them were, or they start early enough for its
+    history (the run planned its reads by the model active then, which another run may have replaced)."""
+    from pipelines.read_plan import history_start
+
+    if raw.since is None:
+        return True
+    needed = detector.history_rows_needed(stream.frequency)
+    return raw.since <= history_start(state, stream.frequency, needed, config, command)
 
 
 def _first_unscored_row(stream: PreparedStream, state: StreamState) -> int:

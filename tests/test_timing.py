@@ -8,7 +8,7 @@ import pytest
 
 from anomaly.timing import PhaseTimer, summed_phases
 from pipelines import Command, execute
-from tests.conftest import tiny_config
+from tests.conftest import sensor_frame, tiny_config, write_long_csv
 
 
 def test_a_phase_entered_twice_counts_both_times_also_when_it_raises():
@@ -40,7 +40,14 @@ def test_cold_and_scheduled_runs_report_their_phases(tmp_path, two_stream_csv):
     assert totals["train"] == pytest.approx(sum(o.work.phases["train"] for o in cold.outcomes))
     assert all(seconds > 0 for seconds in totals.values())
 
+    write_long_csv(
+        two_stream_csv, [sensor_frame("plant/a", n=612, seed=1), sensor_frame("plant/b", n=612, seed=2)]
+    )
     scheduled = execute(config, Command.RUN)
     for outcome in scheduled.outcomes:
         assert set(outcome.work.phases) == {"prepare", "model_load", "score", "embed", "write"}
         assert outcome.work.train_seconds == 0.0
+
+    nothing_new = execute(config, Command.RUN)  # no model is loaded for a stream with nothing to score
+    for outcome in nothing_new.outcomes:
+        assert set(outcome.work.phases) == {"prepare", "write"}

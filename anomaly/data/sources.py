@@ -61,11 +61,13 @@ class LoadedSource:
 
 @dataclass(frozen=True)
 class _Table:
-    """A table as read: its cells, where it came from, and each row's number in the source."""
+    """A table as read: its cells, where it came from, and each row's number in the source;
+    ``complete`` unless rows were left out in reading it (a filtered read)."""
 
     frame: pd.DataFrame
     origin: str
     rows: np.ndarray
+    complete: bool = True
 
     def columns_found(self) -> str:
         return ", ".join(repr(column) for column in self.frame.columns) or "none"
@@ -262,7 +264,10 @@ def _read_parquet(
         frame = parquet.read_row_groups(groups).to_pandas()
     except (OSError, pyarrow.ArrowException) as exc:
         raise DataError(f"not a readable Parquet file: {_first_line(exc)}", file=str(path)) from None
-    return _Table(frame.reset_index(drop=True), str(path), group_row_numbers(parquet, groups))
+    rows = group_row_numbers(parquet, groups)
+    return _Table(
+        frame.reset_index(drop=True), str(path), rows, complete=len(rows) == parquet.metadata.num_rows
+    )
 
 
 def _read_sql(source: SourceConfig, ranges: ReadRanges) -> _Table:
@@ -297,7 +302,7 @@ def _read_sql(source: SourceConfig, ranges: ReadRanges) -> _Table:
     frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     if frame.empty and not ranges.narrows:
         raise DataError("no data rows", file=origin)
-    return _Table(frame, origin, np.arange(1, len(frame) + 1))
+    return _Table(frame, origin, np.arange(1, len(frame) + 1), complete=not ranges.narrows)
 
 
 def _sql_statements(
@@ -436,16 +441,21 @@ def _make_stream(
     since: pd.Timestamp | None = None,
 ) -> list[RawStream]:
     """The stream made of the table rows at ``positions`` (whose timestamps are ``stamps``), from
-    ``since`` on where given: a list of it, empty when no row is left from ``since`` on.
+    ``since`` on where given: a list of it. A stream with no row from ``since`` on is left out of a
+    filtered read (it has nothing new), and kept whole from a complete table, as a whole read keeps
+    it (a source that now holds only older rows still widens the stream's known span).
 
     Its channels are the value columns with at least one non-empty cell in those rows; raises naming
     the first bad cell among them, in row order.
     """
     if since is not None:
         recent = np.asarray(stamps >= since)
-        if not recent.any():
+        if recent.any():
+            positions, stamps = positions[recent], stamps[recent]
+        elif table.complete:
+            since = None
+        else:
             return []
-        positions, stamps = positions[recent], stamps[recent]
     channels = [column for column, parsed in values.items() if parsed.present[positions].any()]
     if not channels:
         raise DataError("no values: every value column is empty", file=table.origin, stream=name)

@@ -42,7 +42,8 @@ class StreamState:
     """What the database knows of a stream: ``None`` fields when it has never been seen.
 
     ``confirmed_spans`` are the (start, end) timestamps of anomalies an analyst confirmed, which
-    retraining keeps out of the training data (see ``EXCLUDED_FROM_TRAINING``).
+    retraining keeps out of the training data (see ``EXCLUDED_FROM_TRAINING``). ``frequency`` (the
+    grid step, as ``streams.frequency`` writes it) and ``channels`` are those of the last run.
     """
 
     stream_id: int | None
@@ -50,6 +51,8 @@ class StreamState:
     latest_version: int
     active_model: ActiveModelInfo | None = None
     confirmed_spans: tuple[tuple[datetime, datetime], ...] = ()
+    frequency: str | None = None
+    channels: tuple[str, ...] | None = None
 
     @property
     def active_model_id(self) -> int | None:
@@ -59,7 +62,9 @@ class StreamState:
 
 def stream_state(connection: Connection, name: str) -> StreamState:
     """The stored state of stream ``name`` (all ``None`` and version 0 for a new stream)."""
-    stream = connection.execute(select(Stream.id, Stream.last_scored_ts).where(Stream.name == name)).first()
+    stream = connection.execute(
+        select(Stream.id, Stream.last_scored_ts, Stream.frequency, Stream.channels).where(Stream.name == name)
+    ).first()
     if stream is None:
         return StreamState(None, None, 0)
     active = active_model_info(connection, stream.id)
@@ -70,7 +75,14 @@ def stream_state(connection: Connection, name: str) -> StreamState:
         latest_version=latest or 0,
         active_model=active,
         confirmed_spans=tuple(reviewed_anomaly_spans(connection, stream.id)),
+        frequency=stream.frequency,
+        channels=tuple(stream.channels),
     )
+
+
+def stream_names(connection: Connection) -> list[str]:
+    """Every stream the database knows, by name."""
+    return list(connection.execute(select(Stream.name).order_by(Stream.name)).scalars())
 
 
 def active_model_info(connection: Connection, stream_id: int | None) -> ActiveModelInfo | None:
