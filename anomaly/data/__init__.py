@@ -5,6 +5,10 @@
   ``LoadedSource.failures`` without stopping the others.
 - ``prepare_stream`` turns a ``RawStream`` into a ``PreparedStream``: sorted, deduplicated, on a regular
   grid, short gaps filled, split at long gaps, with a ``PreparationReport`` of what it changed.
+- ``ranges``: which rows a run wants (``ReadRanges``), which ``load_source`` pushes into SQL queries
+  (``sql_ranges``) and Parquet row groups (``parquet_ranges``), so a scheduled run reads the end of
+  a long history; ``prepare_stream(..., grid=GridAnchor(...))`` prepares such an end on the grid of
+  the run before, exactly as the whole would be from ``preparation_reach`` steps in.
 - ``labels``: labelled anomaly intervals in NAB's ``combined_windows.json`` format, read by
   ``anomaly evaluate`` and by the pipeline for a label-tuned threshold.
 """
