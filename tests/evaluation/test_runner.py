@@ -12,7 +12,12 @@ from anomaly.evaluation import evaluate
 from anomaly.evaluation.nab import rising_edges
 from tests.conftest import tiny_config
 
-DETECTORS = pytest.mark.parametrize("detector", detector_names())
+# The seasonal naive detector scores nothing on these short series (no three days to learn a daily
+# cycle from), so the checks would hold trivially; the ensemble carries it on real cycles, and
+# tests/detectors/test_ensemble.py checks it on a daily stream.
+DETECTORS = pytest.mark.parametrize(
+    "detector", [name for name in detector_names() if name != "seasonal_naive"]
+)
 COLUMNS = ["timestamp", "value", "anomaly_score", "is_anomaly", "label"]
 
 
