@@ -4,6 +4,7 @@
   ``predict``, ``transform``, ``threshold_``) and the steps every detector shares.
 - ``lstm_autoencoder``: the article's model, composed of a training set, a trainer, a window scorer
   and a threshold method.
+- ``statistical``: the steps the detectors without weights share (scaling, window shapes, seed).
 - ``rolling_zscore``: the statistical baseline, through the same windows, thresholds and storage.
 - ``seasonal_naive``: each window against the same phase of the stream's earlier daily or weekly cycles.
 - ``ensemble``: several detectors, each with its own threshold; a window is flagged when one is past it.

@@ -12,32 +12,27 @@ the LSTM. Its errors are causal: a window is compared with earlier rows only.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from anomaly.config import PipelineConfig, ThresholdConfig, WindowConfig
 from anomaly.data.types import PreparedStream
-from anomaly.detectors.base import Detector, LabelIntervals
-from anomaly.detectors.rolling_zscore import window_shapes
-from anomaly.embeddings import EmbeddingSpace
-from anomaly.errors import DataError
-from anomaly.model.training_set import clear_of
+from anomaly.detectors.base import LabelIntervals
+from anomaly.detectors.statistical import StatisticalDetector, window_shapes
 from anomaly.results import WindowScores
-from anomaly.scaling import ChannelScaler
 from anomaly.scoring.seasonality import (
     CYCLES_COMPARED,
-    SHIFT_FRACTION,
     CycleMatch,
     calendar_period,
+    largest_shift,
     match_cycles,
 )
-from anomaly.thresholds import threshold_config, threshold_from_dict
+from anomaly.thresholds import threshold_from_dict
 from anomaly.windowing import gather_windows, window_starts
 
 
-class SeasonalNaiveDetector(Detector):
+class SeasonalNaiveDetector(StatisticalDetector):
     """The window's distance to its counterparts one to three periods earlier
     (``anomaly.scoring.seasonality.match_cycles``), in standardised units; the threshold is learnt on
     the windows of the fitted rows.
@@ -48,32 +43,9 @@ class SeasonalNaiveDetector(Detector):
 
     name = "seasonal_naive"
 
-    def __init__(
-        self, *, window: WindowConfig, threshold: ThresholdConfig, max_clusters: int = 8, seed: int = 42
-    ) -> None:
-        super().__init__(window=window, threshold=threshold, max_clusters=max_clusters)
-        self.seed = seed
-
-    @classmethod
-    def from_config(cls, config: PipelineConfig) -> Self:
-        """A detector set up from the pipeline configuration (its window and threshold sections)."""
-        return cls(
-            window=config.window,
-            threshold=config.threshold,
-            max_clusters=config.embeddings.max_clusters,
-            seed=config.model.seed,
-        )
-
     def _fit_core(self, stream: PreparedStream, excluded: np.ndarray, labels: LabelIntervals | None) -> None:
-        length = self.window.length
-        values = stream.values.to_numpy(dtype=float)
-        self.channels_ = stream.channels
-        self.scaler_ = ChannelScaler.fit(values[~excluded])
-        scaled = self.scaler_.transform(values)
+        scaled, starts = self._scale_and_cut(stream, excluded)
         self.period_ = calendar_period(scaled[~excluded], stream.frequency)
-        starts = clear_of(window_starts(stream.segment, length, 1), excluded, length)
-        if len(starts) == 0:
-            raise DataError(f"no complete window of {length} rows to fit on", stream=stream.name)
         errors = self._match(stream, scaled, starts).window_errors
         if np.isfinite(errors).any():
             self._learn_threshold(stream, starts, errors, labels, starts)
@@ -83,15 +55,7 @@ class SeasonalNaiveDetector(Detector):
                 {"config": self.threshold.model_dump(mode="json"), "threshold": 0.0}
             )
             self.reference_errors_ = np.empty(0)
-        sample = starts[:: self.window.train_stride]
-        self.embedding_space_ = EmbeddingSpace.fit(
-            window_shapes(gather_windows(scaled, sample, length)),
-            max_clusters=self.max_clusters,
-            seed=self.seed,
-        )
-        self.n_training_windows_ = len(starts)
-        self.val_loss_ = None
-        self._record_training_span(stream)
+        self._complete_fit(stream, scaled, starts)
 
     def _score_core(self, stream: PreparedStream, first_row: int) -> WindowScores:
         starts = window_starts(stream.segment, self.window.length, 1, first_end=first_row)
@@ -101,11 +65,10 @@ class SeasonalNaiveDetector(Detector):
 
     def history_rows_needed(self, frequency: pd.Timedelta) -> int:
         """The window and its earliest counterpart: ``CYCLES_COMPARED`` periods back, shifted by
-        ``SHIFT_FRACTION`` of one (``match_cycles``); the window alone for a stream without a cycle."""
+        at most ``largest_shift`` (``match_cycles``); the window alone for a stream without a cycle."""
         if self.period_ is None:
             return self.window.length
-        largest_shift = max(1, round(SHIFT_FRACTION * self.period_))
-        return self.window.length + CYCLES_COMPARED * self.period_ + largest_shift
+        return self.window.length + CYCLES_COMPARED * self.period_ + largest_shift(self.period_)
 
     def reconstruct(self, stream: PreparedStream, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each window as its best-aligned counterpart in the earlier cycles has it (the window itself
@@ -130,20 +93,8 @@ class SeasonalNaiveDetector(Detector):
             )
         return match_cycles(scaled, stream.values.index, stream.frequency, self.period_, starts, length)
 
-    def _embed(self, windows: np.ndarray) -> np.ndarray:
-        return window_shapes(windows)
-
     def _record_core(self) -> dict[str, Any]:
-        return {"seed": self.seed, "period": self.period_}
-
-    @classmethod
-    def _unfitted_from_record(cls, record: dict[str, Any]) -> Self:
-        return cls(
-            window=WindowConfig(**record["window"]),
-            threshold=threshold_config(record["threshold_config"]),
-            max_clusters=record["max_clusters"],
-            seed=record["seed"],
-        )
+        return {**super()._record_core(), "period": self.period_}
 
     def _restore_core(self, record: dict[str, Any], directory: Path) -> None:
         self.period_ = record["period"]

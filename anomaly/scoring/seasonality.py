@@ -86,6 +86,12 @@ class CycleMatch:
     matched_rows: np.ndarray
 
 
+def largest_shift(period: int) -> int:
+    """Grid steps by which a window's counterpart in an earlier cycle may be shifted either way:
+    ``SHIFT_FRACTION`` of the ``period``, at least one."""
+    return max(1, round(SHIFT_FRACTION * period))
+
+
 def match_cycles(
     scaled: np.ndarray,
     index: pd.DatetimeIndex,
@@ -105,7 +111,7 @@ def match_cycles(
     """
     stamps = index.as_unit("ns").asi8
     step = pd.Timedelta(step).as_unit("ns")
-    shift = max(1, round(SHIFT_FRACTION * period))
+    shift = largest_shift(period)
     starts = np.asarray(starts, dtype=int)
     per_cycle_errors = np.full((CYCLES_COMPARED, len(starts)), np.nan)
     per_cycle_lags = np.zeros((CYCLES_COMPARED, len(starts)), dtype=int)
