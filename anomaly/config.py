@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from anomaly.detectors.registry import DEFAULT_DETECTOR
 from anomaly.errors import ConfigError
 from anomaly.thresholds import BlockMaximaConfig, ThresholdConfig
 
@@ -288,12 +289,12 @@ class PipelineConfig(_Section):
 
     name: str = "pipeline"
     detector: str = Field(
-        "lstm_autoencoder",
-        description="which detector each stream gets, by registered name: 'lstm_autoencoder' (the "
-        "article's model, configured by [model] and [scoring]), 'rolling_zscore' (the statistical "
-        "baseline), 'seasonal_naive' (each window against the same phase of earlier cycles) or "
-        "'ensemble' (the detectors [ensemble] names, each with its own threshold); see "
-        "anomaly/detectors/registry.py",
+        DEFAULT_DETECTOR,
+        description="which detector each stream gets, by registered name: 'ensemble' (the default: "
+        "the detectors [ensemble] names, the autoencoder and the seasonal naive one unless set, each "
+        "with its own threshold), 'lstm_autoencoder' (the article's model, configured by [model] and "
+        "[scoring]), 'rolling_zscore' (the statistical baseline) or 'seasonal_naive' (each window "
+        "against the same phase of earlier cycles); see anomaly/detectors/registry.py",
     )
     source: SourceConfig
     preparation: PreparationConfig = PreparationConfig()

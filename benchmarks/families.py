@@ -1,11 +1,13 @@
 """Detection quality on every development family, counted as each family's README says.
 
     .venv/bin/python benchmarks/families.py [--detector NAME] [--set SECTION.KEY=VALUE ...]
-        [--families nab-dev telemetry-dev ucr-dev] [--protocols streaming offline] [--json OUT]
+        [--merge-gap WINDOWS] [--families nab-dev telemetry-dev ucr-dev] [--protocols streaming offline]
+        [--json OUT]
 
 For every family and protocol it runs ``anomaly evaluate`` (``anomaly.evaluation.evaluate``) with the
-library defaults (or the detector and settings given), writes the per-row output to a temporary folder
-and counts, from the detector's own alarms (``is_anomaly``):
+library defaults (or the detector and settings given; ``--merge-gap`` replaces the product's
+``anomaly.events.MERGE_GAP_WINDOWS`` for this process, to compare event merge rules), writes the
+per-row output to a temporary folder and counts, from the detector's own alarms (``is_anomaly``):
 
 - ``nab-dev``: the NAB standard score and event precision/recall/F1 over all rows, as NAB does;
 - ``sample``: the bundled ``sample_data/`` through ``anomaly run`` (the ``pipeline`` protocol: one run
@@ -33,6 +35,7 @@ from typing import Any
 
 import pandas as pd
 
+from anomaly import events
 from anomaly.config import config_from_dict
 from anomaly.data.labels import load_labels
 from anomaly.evaluation import evaluate
@@ -180,8 +183,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", nargs="*", default=[], metavar="SECTION.KEY=VALUE", help="config settings")
     parser.add_argument("--families", nargs="*", default=list(FAMILIES), choices=FAMILIES)
     parser.add_argument("--protocols", nargs="*", default=list(PROTOCOLS), choices=PROTOCOLS)
+    merge_help = f"windows starting fewer window lengths apart join (default {events.MERGE_GAP_WINDOWS})"
+    parser.add_argument("--merge-gap", type=int, metavar="WINDOWS", help=merge_help)
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
+    if args.merge_gap is not None:
+        events.MERGE_GAP_WINDOWS = args.merge_gap
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     raw = _settings(args.set)
     if args.detector:
@@ -200,7 +207,11 @@ def main(argv: list[str] | None = None) -> int:
             result = measure(family, protocol, raw)
             results.append(result)
             print(result.row(), flush=True)
-    summary = {"config": raw, "results": [result.__dict__ for result in results]}
+    summary = {
+        "config": raw,
+        "merge_gap_windows": events.MERGE_GAP_WINDOWS,
+        "results": [result.__dict__ for result in results],
+    }
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2), encoding="utf-8")
     print(json.dumps(summary))

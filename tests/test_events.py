@@ -1,6 +1,6 @@
 import numpy as np
 
-from anomaly.events import merge_flagged_windows
+from anomaly.events import MERGE_GAP_WINDOWS, merge_flagged_windows
 
 
 def _merge(starts, errors, threshold=1.0, length=3, segment=None, n_rows=20):
@@ -21,17 +21,20 @@ def test_overlapping_flagged_windows_make_one_event():
 
 
 def test_touching_windows_merge_and_distant_ones_do_not():
-    # windows at 0 (rows 0-2) and 3 (rows 3-5) touch; window at 10 is separate
-    starts = [0, 3, 10]
-    events = _merge(starts, [2, 2, 2])
-    assert [(e.first_row, e.last_row) for e in events] == [(0, 5), (10, 12)]
+    # windows at 0 (rows 0-2) and 3 (rows 3-5) touch; a window starting MERGE_GAP_WINDOWS lengths
+    # after the last one is a new event
+    far = 3 + MERGE_GAP_WINDOWS * 3
+    events = _merge([0, 3, far], [2, 2, 2], n_rows=far + 3)
+    assert [(e.first_row, e.last_row) for e in events] == [(0, 5), (far, far + 2)]
 
 
-def test_windows_fewer_than_a_window_apart_are_one_event():
-    # windows at 0 (rows 0-2) and 5 (rows 5-7): two quiet rows, fewer than a window, so one event;
-    # the window at 11 follows three quiet rows after row 7 and starts a new one
-    events = _merge([0, 5, 11], [2, 2, 2])
-    assert [(e.first_row, e.last_row) for e in events] == [(0, 7), (11, 13)]
+def test_windows_fewer_than_the_merge_gap_apart_are_one_event():
+    # an error that dips under the threshold and returns a few windows later is the same anomaly:
+    # starts one row short of MERGE_GAP_WINDOWS lengths apart join, starts exactly that far apart do not
+    near = MERGE_GAP_WINDOWS * 3 - 1
+    far = near + MERGE_GAP_WINDOWS * 3
+    events = _merge([0, near, far], [2, 2, 2], n_rows=far + 3)
+    assert [(e.first_row, e.last_row) for e in events] == [(0, near + 2), (far, far + 2)]
 
 
 def test_events_never_join_across_a_gap():

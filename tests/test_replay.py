@@ -1,9 +1,10 @@
 """Replaying data in daily chunks through repeated runs, as a scheduled ``anomaly run`` sees it.
 
-Two synthetic streams of six days at 10-minute steps, each with one clear spike (days 4 and 5), are
-fed as a first chunk of three days (enough to train on) and then three one-day chunks, one run per
-chunk, with the ``first_sight`` retrain policy: the models trained by the first run score every later
-chunk. Three ways a source can present the chunks are replayed:
+Two synthetic streams of seven days at 10-minute steps, each with one clear spike (days 5 and 6), are
+fed as a first chunk of four days (enough to train on, and for the default ensemble's seasonal member
+to learn the daily cycle) and then three one-day chunks, one run per chunk, with the ``first_sight``
+retrain policy: the models trained by the first run score every later chunk. Three ways a source can
+present the chunks are replayed:
 
 - ``new_rows``: each file holds only the rows added since the previous run (one export per batch);
 - ``overlapping``: each file also repeats the previous 3 hours (an export of "the last 27 hours");
@@ -32,11 +33,11 @@ from tests.conftest import sensor_frame, tiny_config, write_long_csv
 
 STEP = timedelta(minutes=10)
 STEPS_PER_DAY = 144
-DAYS = 6
-FIRST_CHUNK_DAYS = 3
+DAYS = 7
+FIRST_CHUNK_DAYS = 4
 WINDOW = 16  # tiny_config's window length
 HORIZON = 8  # the default prediction horizon: a stream's first rows get no score (no look-ahead)
-SPIKES = {"plant/a": int(3.5 * STEPS_PER_DAY), "plant/b": int(4.6 * STEPS_PER_DAY)}  # start rows
+SPIKES = {"plant/a": int(4.5 * STEPS_PER_DAY), "plant/b": int(5.6 * STEPS_PER_DAY)}  # start rows
 OVERLAP = timedelta(hours=3)
 
 
@@ -99,7 +100,7 @@ def _overlaps(event, others: list) -> list:
 
 @pytest.fixture(scope="module")
 def one_shot_events(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list]:
-    """The events of one run over all six days (trained on all of them)."""
+    """The events of one run over all seven days (trained on all of them)."""
     workdir = tmp_path_factory.mktemp("one_shot")
     data = write_long_csv(workdir / "full.csv", [_full_frame()])
     config = tiny_config(data, workdir, retrain={"policy": "first_sight"})
@@ -115,7 +116,7 @@ def test_daily_replay_scores_each_row_once_and_finds_the_one_shot_events(tmp_pat
     same stream and vice versa, and matched events peak within one window length (16 steps) of each
     other; events starting or ending within a window length of a chunk boundary are exempt, since a
     replay cuts them there (and the two runs use different models: the replay's is trained on the
-    first three days, the one-shot's on all six, so their thresholds and severities differ).
+    first four days, the one-shot's on all seven, so their thresholds and severities differ).
     """
     frame = _full_frame()
     all_ts = _timestamps(frame)
@@ -154,7 +155,7 @@ def test_daily_replay_scores_each_row_once_and_finds_the_one_shot_events(tmp_pat
         models = connection.execute(select(Model.stream_id, Model.trained_to)).all()
     engine.dispose()
 
-    # No duplicate rows: one score per stream and timestamp, every timestamp of the six days but the
+    # No duplicate rows: one score per stream and timestamp, every timestamp of the seven days but the
     # first rows of each stretch read, which only a look-ahead could judge.
     unjudged = HORIZON * (len(BOUNDARIES) if layout == "new_rows" else 1)
     assert sorted((names[s], n, d) for s, n, d in counts) == [

@@ -27,7 +27,7 @@ def test_sample_run_recovers_labelled_events_with_high_precision(sample_run_db):
     print(f"sample run: event precision {scores.precision:.3f}, recall {scores.recall:.3f}")
     assert run.status == "succeeded" and run.n_streams == 7
     assert set(detected) <= set(labels)
-    # 10 of the 12 labelled events since training runs through the fused kernel (its own shuffling
-    # order; 11 or more with Keras fit's), with no false event: see docs/quality.md.
-    assert scores.recall >= 0.8, scores
+    # The default ensemble (this model beside the seasonal naive detector, events merged within six
+    # windows) finds 11 of the 12 labelled events with one false one: see docs/quality.md.
+    assert scores.recall >= 0.9, scores
     assert scores.precision >= 0.8, scores

@@ -21,7 +21,9 @@ DETECTORS: dict[str, str] = {
     "seasonal_naive": "anomaly.detectors.seasonal_naive:SeasonalNaiveDetector",
     "ensemble": "anomaly.detectors.ensemble:EnsembleDetector",
 }
-DEFAULT_DETECTOR = "lstm_autoencoder"
+DEFAULT_DETECTOR = "ensemble"
+"""The detector a configuration without ``detector`` gets: chosen on all four development families
+(docs/quality.md)."""
 
 
 def detector_names() -> tuple[str, ...]:

@@ -17,14 +17,18 @@ MIN_AUTOCORRELATION = 0.5
 """Smallest autocorrelation (unbiased, averaged over channels) at a cycle's lag for the stream to count
 as following it; below it, the stream's windows are not compared with earlier cycles at all."""
 CALENDAR_CYCLES = (pd.Timedelta(days=1), pd.Timedelta(weeks=1))
-MIN_CYCLES = 3
-"""Cycles the fitted rows must hold for a period to be estimated from them: the first two are only
-compared with, so at least one cycle of windows is judged and the threshold has errors to learn from."""
-MIN_EARLIER_CYCLES = 2
-"""Earlier cycles a window needs before it is judged: against a single one, an odd day would echo
-into the next as an anomaly of its own."""
 CYCLES_COMPARED = 3
-"""Earlier cycles a window is compared with (the median of those present)."""
+"""Earlier cycles a window is compared with (the median of their distances)."""
+MIN_EARLIER_CYCLES = CYCLES_COMPARED
+"""Earlier cycles a window needs before it is judged: all of them, so that every error is the same
+statistic, the median of three. Against a single cycle an odd day would echo into the next as an
+anomaly of its own; and a threshold learnt on the lower of two distances (all that the first judged
+cycle of a short history has) lies below the median of three that later windows get, so a scheduled
+run flagged the ordinary days after a spike (measured: docs/quality.md)."""
+MIN_CYCLES = CYCLES_COMPARED + 1
+"""Cycles the fitted rows must hold for a period to be estimated from them: the first
+``CYCLES_COMPARED`` are only compared with, so at least one cycle of windows is judged and the threshold
+has errors to learn from."""
 SHIFT_FRACTION = 0.1
 """How far, as a share of the period, a window's counterpart in an earlier cycle may be shifted to
 align best with it."""
@@ -76,7 +80,7 @@ class CycleMatch:
 
     ``window_errors`` (n_windows,): the lower median over the earlier cycles present of the window's
     distance to its best-aligned counterpart in that cycle (NaN where fewer than ``MIN_EARLIER_CYCLES``
-    are present); ``step_errors``
+    are present: with all of them required, the median of three); ``step_errors``
     (n_windows, length): the per-row distances to the counterpart the median chose (0 where none);
     ``matched_rows`` (n_windows, length): that counterpart's row positions (-1 where none).
     """

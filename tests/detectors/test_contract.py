@@ -106,7 +106,7 @@ CASES = LSTM_CASES + ZSCORE_CASES + SEASONAL_CASES + ENSEMBLE_CASES
 
 @pytest.fixture(scope="module")
 def stream():
-    return prepared_stream(sensor_frame("s", n=420, seed=3, spike_at=SPIKE_AT, freq="20min"))
+    return prepared_stream(sensor_frame("s", n=504, seed=3, spike_at=SPIKE_AT, freq="20min"))
 
 
 @pytest.fixture(scope="module")
