@@ -291,10 +291,11 @@ class PipelineConfig(_Section):
     detector: str = Field(
         DEFAULT_DETECTOR,
         description="which detector each stream gets, by registered name: 'ensemble' (the default: "
-        "the detectors [ensemble] names, the autoencoder and the seasonal naive one unless set, each "
-        "with its own threshold), 'lstm_autoencoder' (the article's model, configured by [model] and "
-        "[scoring]), 'rolling_zscore' (the statistical baseline) or 'seasonal_naive' (each window "
-        "against the same phase of earlier cycles); see anomaly/detectors/registry.py",
+        "the detectors [ensemble] names, by default the autoencoder and the seasonal naive one, each "
+        "with its own threshold), 'lstm_autoencoder' (the article's model, "
+        "configured by [model] and [scoring]), 'rolling_zscore' (the statistical baseline) or "
+        "'seasonal_naive' (each window against the same phase of earlier cycles); see "
+        "anomaly/detectors/registry.py",
     )
     source: SourceConfig
     preparation: PreparationConfig = PreparationConfig()

@@ -15,10 +15,10 @@ from anomaly.errors import DatabaseError, DataError
 from anomaly.storage.database import open_engine
 from anomaly.storage.schema import Anomaly, Model, Run, Score, Stream, Window
 from pipelines import Command, execute
-from tests.conftest import sensor_frame, tiny_config, write_long_csv
+from tests.conftest import UNJUDGED_ROWS, sensor_frame, tiny_config, write_long_csv
 
 TABLES = (Run, Stream, Model, Score, Anomaly, Window)
-UNJUDGED = 8  # the default prediction horizon: a segment's first rows get no score (no look-ahead)
+UNJUDGED = UNJUDGED_ROWS  # a segment's first rows the default detector leaves unscored
 
 
 def _counts(url: str) -> dict[str, int]:

@@ -29,14 +29,13 @@ from sqlalchemy import func, select
 from anomaly.storage.database import open_engine
 from anomaly.storage.schema import Anomaly, Model, Score, Stream, Window
 from pipelines import Command, execute
-from tests.conftest import sensor_frame, tiny_config, write_long_csv
+from tests.conftest import UNJUDGED_ROWS, sensor_frame, tiny_config, write_long_csv
 
 STEP = timedelta(minutes=10)
 STEPS_PER_DAY = 144
 DAYS = 7
 FIRST_CHUNK_DAYS = 4
 WINDOW = 16  # tiny_config's window length
-HORIZON = 8  # the default prediction horizon: a stream's first rows get no score (no look-ahead)
 SPIKES = {"plant/a": int(4.5 * STEPS_PER_DAY), "plant/b": int(5.6 * STEPS_PER_DAY)}  # start rows
 OVERLAP = timedelta(hours=3)
 
@@ -130,10 +129,11 @@ def test_daily_replay_scores_each_row_once_and_finds_the_one_shot_events(tmp_pat
         added = all_ts < BOUNDARIES[index]
         if index > 0:
             added &= all_ts >= BOUNDARIES[index - 1]
-        # A source holding only the new rows starts a stretch there: its first rows get no score.
+        # A source holding only the new rows starts a stretch there: its first UNJUDGED_ROWS rows get no
+        # score.
         first_read = BOUNDARIES[index - 1] if index > 0 and layout == "new_rows" else START
         for name in SPIKES:
-            chunk = all_ts[added & (frame["stream"] == name) & (all_ts >= first_read + HORIZON * STEP)]
+            chunk = all_ts[added & (frame["stream"] == name) & (all_ts >= first_read + UNJUDGED_ROWS * STEP)]
             expected[(summary.run_id, name)] = {ts.to_pydatetime() for ts in chunk}
 
     engine = open_engine(config.storage.db)
@@ -156,8 +156,8 @@ def test_daily_replay_scores_each_row_once_and_finds_the_one_shot_events(tmp_pat
     engine.dispose()
 
     # No duplicate rows: one score per stream and timestamp, every timestamp of the seven days but the
-    # first rows of each stretch read, which only a look-ahead could judge.
-    unjudged = HORIZON * (len(BOUNDARIES) if layout == "new_rows" else 1)
+    # first UNJUDGED_ROWS rows of each stretch read.
+    unjudged = UNJUDGED_ROWS * (len(BOUNDARIES) if layout == "new_rows" else 1)
     assert sorted((names[s], n, d) for s, n, d in counts) == [
         (name, DAYS * STEPS_PER_DAY - unjudged, DAYS * STEPS_PER_DAY - unjudged) for name in sorted(SPIKES)
     ]

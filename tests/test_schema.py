@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from anomaly.storage.database import has_schema, open_engine, upgrade_schema
 from anomaly.storage.schema import Anomaly, Run, Score, Stream, Window
 from pipelines import Command, execute
-from tests.conftest import insert_stream_with_model, tiny_config
+from tests.conftest import UNJUDGED_ROWS, insert_stream_with_model, tiny_config
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -131,6 +131,6 @@ def test_pipeline_runs_twice_on_the_database_without_duplicates(database_url, tm
     assert execute(config, Command.RUN).status == "succeeded"
     engine = open_engine(database_url)
     with engine.connect() as connection:
-        assert len(connection.execute(select(Score.ts)).all()) == 1200 - 2 * 8  # but the unjudged first rows
+        assert len(connection.execute(select(Score.ts)).all()) == 1200 - 2 * UNJUDGED_ROWS
         assert len(connection.execute(select(Run.id)).all()) == 2
     engine.dispose()

@@ -17,11 +17,11 @@ from sqlalchemy import func, select
 from anomaly.config import PipelineConfig
 from anomaly.storage.database import open_engine
 from anomaly.storage.schema import Model, Run, Score, Stream
-from tests.conftest import ROOT, sensor_frame, tiny_config, write_long_csv
+from tests.conftest import ROOT, UNJUDGED_ROWS, sensor_frame, tiny_config, write_long_csv
 
 STREAM_NAMES = ("plant/a", "plant/b", "plant/c")
 ROWS_PER_STREAM = 300
-SCORED_ROWS = ROWS_PER_STREAM - 8  # the first `horizon` rows have no prediction to judge them
+SCORED_ROWS = ROWS_PER_STREAM - UNJUDGED_ROWS  # the rows the default detector scores
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
