@@ -111,17 +111,20 @@ def match_cycles(
     A window's distance to an earlier one is the mean over its rows of the largest absolute difference
     over channels, in the units of ``scaled``; earlier rows are found by timestamp, not position, since
     a stream split at a gap has rows missing. Taking the median over the cycles keeps one odd cycle
-    from echoing into the next.
+    from echoing into the next. Distances are computed only for the rows from the first window to the
+    last, so a scheduled run's few new windows cost a few rows, not the whole history read for them.
     """
     stamps = index.as_unit("ns").asi8
     step = pd.Timedelta(step).as_unit("ns")
     shift = largest_shift(period)
     starts = np.asarray(starts, dtype=int)
+    first = int(starts.min()) if len(starts) else 0
+    span = slice(first, int(starts.max()) + length if len(starts) else 0)
     per_cycle_errors = np.full((CYCLES_COMPARED, len(starts)), np.nan)
     per_cycle_lags = np.zeros((CYCLES_COMPARED, len(starts)), dtype=int)
     for cycle in range(1, CYCLES_COMPARED + 1):
         for lag in range(cycle * period - shift, cycle * period + shift + 1):
-            errors = _window_means(_row_distances(scaled, stamps, lag, step)[0], starts, length)
+            errors = _window_means(_row_distances(scaled, stamps, lag, step, span)[0], starts - first, length)
             better = np.isfinite(errors) & ~(errors >= per_cycle_errors[cycle - 1])
             per_cycle_errors[cycle - 1, better] = errors[better]
             per_cycle_lags[cycle - 1, better] = lag
@@ -134,27 +137,28 @@ def match_cycles(
     columns = np.arange(len(starts))
     window_errors = per_cycle_errors[chosen, columns]
     lags = per_cycle_lags[chosen, columns]
-    rows = starts[:, None] + np.arange(length)[None]
+    rows = starts[:, None] - first + np.arange(length)[None]
     step_errors = np.zeros((len(starts), length))
     matched_rows = np.full((len(starts), length), -1)
     for lag in np.unique(lags[np.isfinite(window_errors)]):
         these = np.isfinite(window_errors) & (lags == lag)
-        distances, earlier = _row_distances(scaled, stamps, int(lag), step)
+        distances, earlier = _row_distances(scaled, stamps, int(lag), step, span)
         step_errors[these] = np.nan_to_num(distances[rows[these]])
         matched_rows[these] = earlier[rows[these]]
     return CycleMatch(window_errors=window_errors, step_errors=step_errors, matched_rows=matched_rows)
 
 
 def _row_distances(
-    scaled: np.ndarray, stamps: np.ndarray, lag: int, step: pd.Timedelta
+    scaled: np.ndarray, stamps: np.ndarray, lag: int, step: pd.Timedelta, span: slice
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(n_rows,) each row's largest absolute difference over channels from the row ``lag`` grid steps
-    earlier (NaN where that row is not in the stream), and that row's position (-1 where none)."""
-    wanted = stamps - lag * step.value
+    """For the rows in ``span``: each one's largest absolute difference over channels from the row
+    ``lag`` grid steps earlier (NaN where that row is not in the stream), and that row's position in
+    the stream (-1 where none)."""
+    wanted = stamps[span] - lag * step.value
     position = np.minimum(np.searchsorted(stamps, wanted), len(stamps) - 1)
     present = stamps[position] == wanted
-    distances = np.full(len(stamps), np.nan)
-    distances[present] = np.abs(scaled[present] - scaled[position[present]]).max(axis=1)
+    distances = np.full(len(wanted), np.nan)
+    distances[present] = np.abs(scaled[span][present] - scaled[position[present]]).max(axis=1)
     return distances, np.where(present, position, -1)
 
 
