@@ -2,10 +2,10 @@
 
 The pipeline (``anomaly run``), the evaluation protocols (``anomaly evaluate``) and the drift check all
 decide through ``decide``, so what a user is told, what is measured and what retraining sees are the
-same decisions: windows above the detector's threshold, merged into events where fewer than a window's
-length of rows separate them within a segment (``anomaly.events``), then passed through the threshold
-method's own step on events (telemanom's pruning for the dynamic threshold), against the largest
-normal error known.
+same decisions: windows above the detector's threshold, merged into events where their starts lie
+fewer than ``MERGE_GAP_WINDOWS`` window lengths apart within a segment (``anomaly.events``), then
+passed through the threshold method's own step on events (telemanom's pruning for the dynamic
+threshold), against the largest normal error known.
 """
 
 from __future__ import annotations
