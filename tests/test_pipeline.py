@@ -18,7 +18,6 @@ from pipelines import Command, execute
 from tests.conftest import UNJUDGED_ROWS, sensor_frame, tiny_config, write_long_csv
 
 TABLES = (Run, Stream, Model, Score, Anomaly, Window)
-UNJUDGED = UNJUDGED_ROWS  # a segment's first rows the default detector leaves unscored
 
 
 def _counts(url: str) -> dict[str, int]:
@@ -46,7 +45,7 @@ def test_run_stores_scores_models_anomalies_and_windows(tmp_path, two_stream_csv
     assert summary.status == "succeeded"
     counts = _counts(config.storage.db)
     assert counts["streams"] == 2 and counts["models"] == 2
-    assert counts["scores"] == 1200 - 2 * UNJUDGED  # every timestamp of both streams but their first rows
+    assert counts["scores"] == 1200 - 2 * UNJUDGED_ROWS  # all but the first rows
     assert counts["windows"] > 0
     engine = open_engine(config.storage.db)
     with engine.connect() as connection:
@@ -85,10 +84,10 @@ def test_appended_rows_are_scored_once_with_the_existing_model(tmp_path, databas
     write_long_csv(data, [full])
     second = execute(config, Command.RUN)
     counts = _counts(config.storage.db)
-    assert counts["scores"] == 700 - UNJUDGED
+    assert counts["scores"] == 700 - UNJUDGED_ROWS
     assert counts["models"] == 1
     per_run = dict(_rows(database_url, select(Score.run_id, func.count()).group_by(Score.run_id)))
-    assert per_run == {first.run_id: 600 - UNJUDGED, second.run_id: 100}
+    assert per_run == {first.run_id: 600 - UNJUDGED_ROWS, second.run_id: 100}
 
 
 def test_bad_stream_fails_alone_and_leaves_no_rows(tmp_path, database_url):
@@ -176,7 +175,7 @@ def test_train_then_score_equals_run(tmp_path, two_stream_csv, database_url):
     columns = ["name", "ts", "error", "is_anomaly"]
     split_scores = pd.DataFrame(_rows(config.storage.db, query), columns=columns)
     one_scores = pd.DataFrame(_rows(one_config.storage.db, query), columns=columns)
-    assert len(split_scores) == 1200 - 2 * UNJUDGED
+    assert len(split_scores) == 1200 - 2 * UNJUDGED_ROWS
     pd.testing.assert_frame_equal(split_scores, one_scores, rtol=1e-5)
 
 
@@ -194,10 +193,10 @@ def test_multivariate_stream_stores_values_per_channel(tmp_path, database_url):
     assert execute(config, Command.RUN).status == "succeeded"
     assert _rows(database_url, select(Stream.channels)) == [(["pressure", "flow", "temperature"],)]
     scores = _rows(database_url, select(Score.value, Score.values))
-    assert len(scores) == 500 - UNJUDGED
+    assert len(scores) == 500 - UNJUDGED_ROWS
     assert all(value is None and len(values) == 3 for value, values in scores)
     first = _rows(database_url, select(Score.values).order_by(Score.ts).limit(1))[0][0]
-    assert first == pytest.approx(frame[["pressure", "flow", "temperature"]].iloc[UNJUDGED].tolist())
+    assert first == pytest.approx(frame[["pressure", "flow", "temperature"]].iloc[UNJUDGED_ROWS].tolist())
 
 
 def test_a_source_holding_only_older_rows_does_not_shrink_the_stream_span(tmp_path):
