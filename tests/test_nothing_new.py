@@ -1,9 +1,11 @@
-"""A scheduled run that finds nothing new for any stream loads no model and never imports TensorFlow:
-its cost is reading the source and the database, not TensorFlow's start-up."""
+"""Scheduled runs never import TensorFlow unless they train: one that finds nothing new loads no
+model, and one that scores new rows reads the weights with h5py and runs the NumPy forward pass
+(``anomaly.model.inference``), so its cost is reading, scoring and writing, not TensorFlow's start-up."""
 
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -32,10 +34,12 @@ def _run(config: Path) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_a_run_with_nothing_new_does_not_import_tensorflow(tmp_path):
-    write_long_csv(
-        tmp_path / "sensors.csv", [sensor_frame("a", n=200, seed=1), sensor_frame("b", n=200, seed=2)]
-    )
+def _write_sensors(tmp_path: Path, n: int) -> None:
+    """Two streams of ``n`` rows; a larger ``n`` appends rows to the same series (same seeds)."""
+    write_long_csv(tmp_path / "sensors.csv", [sensor_frame("a", n=n, seed=1), sensor_frame("b", n=n, seed=2)])
+
+
+def _write_config(tmp_path: Path) -> Path:
     config = tmp_path / "pipeline.toml"
     config.write_text(
         f"""
@@ -56,9 +60,35 @@ models = "{tmp_path / "models"}"
 """,
         encoding="utf-8",
     )
+    return config
+
+
+def test_a_run_with_nothing_new_does_not_import_tensorflow(tmp_path):
+    _write_sensors(tmp_path, 200)
+    config = _write_config(tmp_path)
 
     first = _run(config)
     again = _run(config)
 
     assert first == {"exit": 0, "tensorflow": True, "keras": True}  # the first run trained both models
     assert again == {"exit": 0, "tensorflow": False, "keras": False}
+
+
+def test_a_run_scoring_new_rows_does_not_import_tensorflow(tmp_path):
+    _write_sensors(tmp_path, 200)
+    config = _write_config(tmp_path)
+    first = _run(config)
+    with sqlite3.connect(tmp_path / "anomaly.db") as db:
+        scores_before = db.execute("SELECT count(*) FROM scores").fetchone()[0]
+        models_before = db.execute("SELECT count(*) FROM models").fetchone()[0]
+
+    _write_sensors(tmp_path, 212)  # two hours of new rows for each stream
+    scheduled = _run(config)
+
+    with sqlite3.connect(tmp_path / "anomaly.db") as db:
+        scores_after = db.execute("SELECT count(*) FROM scores").fetchone()[0]
+        models_after = db.execute("SELECT count(*) FROM models").fetchone()[0]
+    assert first["tensorflow"] is True
+    assert scheduled == {"exit": 0, "tensorflow": False, "keras": False}
+    assert models_after == models_before  # scored with the stored models, none retrained
+    assert scores_after == scores_before + 2 * 12

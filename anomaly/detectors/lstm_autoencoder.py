@@ -29,10 +29,12 @@ from anomaly.detectors.base import Detector, LabelIntervals
 from anomaly.embeddings import EmbeddingSpace
 from anomaly.errors import ModelError
 from anomaly.model.fit_result import FitResult
-from anomaly.model.network import NetworkOutput, NetworkSpec, network_for
+from anomaly.model.inference import LayerWeights, forward
+from anomaly.model.network import NetworkOutput, NetworkSpec, network_for, weighted_layers
 from anomaly.model.residuals import Residuals, at_offsets, variant_residuals
 from anomaly.model.trainers import Trainer, trainer_for
 from anomaly.model.training_set import TrainingSet, build_training_set, clear_of, judged_lookback
+from anomaly.model.weights_file import layer_weights, read_layer_weights
 from anomaly.results import WindowScores
 from anomaly.scoring import WindowScorer
 from anomaly.thresholds import threshold_config
@@ -46,12 +48,16 @@ class LSTMAutoencoderDetector(Detector):
     """LSTM autoencoder with a threshold learnt from the window errors of the fitted rows.
 
     Fitted state besides ``Detector``'s: ``weights_`` (Keras ``get_weights()`` order),
-    ``window_scorer_``, ``validation_held_out_`` and ``epochs_trained_``.
+    ``weights_layout_`` (the weighted layers in that order), ``window_scorer_``,
+    ``validation_held_out_`` and ``epochs_trained_``. Scoring and embedding use the NumPy forward pass
+    (``anomaly.model.inference``) on ``layer_weights_``, so a loaded detector scores without TensorFlow.
     """
 
     name = "lstm_autoencoder"
     _weights: list[np.ndarray] | None = None
     _weights_file: Path | None = None
+    _layers: LayerWeights | None = None
+    _layout: list[str] | None = None
 
     def __init__(
         self,
@@ -107,6 +113,7 @@ class LSTMAutoencoderDetector(Detector):
         self.scaler_ = training.scaler
         self.validation_held_out_ = training.validation_held_out
         self.weights_ = fitted.weights
+        self._layout = weighted_layers(self.network_spec(len(training.channels)))
         self.epochs_trained_ = fitted.epochs_trained
         self.val_loss_ = fitted.val_loss
         self.n_training_windows_ = len(training.train_starts)
@@ -200,6 +207,7 @@ class LSTMAutoencoderDetector(Detector):
             "validation_held_out": self.validation_held_out_,
             "epochs_trained": self.epochs_trained_,
             "mahalanobis": self.window_scorer_.to_dict(),
+            "weights_layout": self.weights_layout_,
             "framework_versions": {"tensorflow": tf.__version__, "keras": keras.__version__},
         }
 
@@ -232,7 +240,8 @@ class LSTMAutoencoderDetector(Detector):
             raise ModelError(f"model weights {weights_file} cannot be read: {exc}") from None
         if signature != HDF5_SIGNATURE:
             raise ModelError(f"model weights {weights_file} cannot be read: not an HDF5 file")
-        self._weights, self._weights_file = None, weights_file
+        self._weights, self._weights_file, self._layers = None, weights_file, None
+        self._layout = record.get("weights_layout")  # absent from artifacts saved before it was recorded
 
     @property
     def weights_(self) -> list[np.ndarray]:
@@ -251,14 +260,34 @@ class LSTMAutoencoderDetector(Detector):
 
     @weights_.setter
     def weights_(self, weights: list[np.ndarray]) -> None:
-        self._weights = weights
+        self._weights, self._layers = weights, None
+
+    @property
+    def weights_layout_(self) -> list[str]:
+        """The network's weighted layers in ``get_weights()`` order (built with Keras where an artifact
+        saved before the layout was recorded does not say)."""
+        if self._layout is None:
+            self._layout = weighted_layers(self.network_spec(len(self.channels_)))
+        return self._layout
+
+    @property
+    def layer_weights_(self) -> LayerWeights:
+        """The weights by layer, for the forward pass: split from ``weights_`` where they are in memory,
+        else read from the artifact's weights file with h5py (no TensorFlow), or through Keras for an
+        artifact without a recorded layout."""
+        if self._layers is None:
+            if self._weights is None and self._weights_file is not None and self._layout is not None:
+                self._layers = read_layer_weights(self._weights_file, self._layout)
+            else:  # in memory while fitting (before the threshold is learnt), or an older artifact
+                self._layers = layer_weights(self.weights_layout_, self.weights_)
+        return self._layers
 
     # -- internals ---------------------------------------------------------------------------------
     def _embed(self, windows: np.ndarray) -> np.ndarray:
         return self._outputs(windows).embeddings
 
     def _outputs(self, windows: np.ndarray) -> NetworkOutput:
-        return self.trainer(len(self.channels_)).predict(self.weights_, windows)
+        return forward(self.network_spec(len(self.channels_)), self.layer_weights_, windows)
 
     def _residuals(self, scaled: np.ndarray, segment: np.ndarray, starts: np.ndarray) -> Residuals:
         return variant_residuals(

@@ -181,3 +181,9 @@ def _lstm_initializers(seeds: Iterator[int]) -> dict[str, object]:
 def network_for(spec: NetworkSpec) -> Network:
     """The shared network for ``spec``, built on first use."""
     return Network(spec)
+
+
+def weighted_layers(spec: NetworkSpec) -> list[str]:
+    """The names of ``spec``'s layers that hold weights, in the model's order: the order of
+    ``get_weights()`` and of the layers in a Keras weights file (``anomaly.model.weights_file``)."""
+    return [layer.name for layer in network_for(spec).autoencoder.layers if layer.weights]

@@ -18,7 +18,7 @@ import numpy as np
 from anomaly.config import ModelConfig
 from anomaly.model.fit_result import FitResult
 from anomaly.model.fused import fused_for, fused_supported
-from anomaly.model.network import NetworkOutput, NetworkSpec, network_for
+from anomaly.model.network import NetworkSpec, network_for
 from anomaly.model.training_set import TrainingSet
 
 if TYPE_CHECKING:
@@ -26,14 +26,10 @@ if TYPE_CHECKING:
 
 
 class Trainer(Protocol):
-    """Trains the network of one architecture and computes its outputs for given weights."""
+    """Trains the network of one architecture (scoring needs no trainer: ``anomaly.model.inference``)."""
 
     def fit(self, training: TrainingSet, model: ModelConfig) -> FitResult:
         """Train from seeded initial weights with early stopping on ``training``'s validation windows."""
-        ...
-
-    def predict(self, weights: list[np.ndarray], windows: np.ndarray) -> NetworkOutput:
-        """The decoders' outputs and embeddings of scaled ``windows`` (n, window, channels)."""
         ...
 
 
@@ -55,10 +51,6 @@ class FusedTrainer:
             patience=model.patience,
             seed=model.seed,
         )
-
-    def predict(self, weights: list[np.ndarray], windows: np.ndarray) -> NetworkOutput:
-        """The fused forward pass."""
-        return fused_for(self.spec).predict(weights, windows)
 
 
 class KerasTrainer:
@@ -95,12 +87,6 @@ class KerasTrainer:
             val_loss=float(min(history.history["val_loss"])),
             epochs_trained=len(history.history["loss"]),
         )
-
-    def predict(self, weights: list[np.ndarray], windows: np.ndarray) -> NetworkOutput:
-        """Keras's forward pass with ``weights`` set on the shared network."""
-        network = network_for(self.spec)
-        network.autoencoder.set_weights(weights)
-        return network.predict(windows)
 
 
 def trainer_for(spec: NetworkSpec) -> Trainer:
