@@ -6,43 +6,16 @@ import numpy as np
 import pytest
 
 from anomaly.model.fused import fused_for, fused_supported
-from anomaly.model.network import NetworkSpec, network_for
-
-VARIANTS = ("reconstruction", "prediction", "composite")
-
-
-def _spec(variant: str, *, depth: int = 1, activation: str = "tanh", channels: int = 2) -> NetworkSpec:
-    return NetworkSpec(
-        window_length=12,
-        n_channels=channels,
-        variant=variant,
-        horizon=0 if variant == "reconstruction" else 3,
-        units=6,
-        depth=depth,
-        activation=activation,
-        reverse_target=True,
-        learning_rate=1e-3,
-        seed=5,
-    )
-
-
-def _windows(n: int, spec: NetworkSpec, seed: int = 0) -> np.ndarray:
-    shape = (n, spec.window_length, spec.n_channels)
-    return np.random.default_rng(seed).normal(size=shape).astype(np.float32)
-
-
-def _random_weights(spec: NetworkSpec, seed: int = 1) -> list[np.ndarray]:
-    """Weights far from the initial ones, so that every gate and bias matters."""
-    rng = np.random.default_rng(seed)
-    return [rng.normal(0, 0.5, w.shape).astype(np.float32) for w in network_for(spec).initial_weights]
+from anomaly.model.network import network_for
+from tests.model.networks import VARIANTS, random_weights, random_windows, small_spec
 
 
 @pytest.mark.parametrize("depth", [1, 2])
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_fused_outputs_equal_the_keras_scorer(variant, depth):
-    spec = _spec(variant, depth=depth)
-    weights = _random_weights(spec)
-    windows = _windows(37, spec)
+    spec = small_spec(variant, depth=depth)
+    weights = random_weights(spec)
+    windows = random_windows(37, spec)
     network = network_for(spec)
     network.autoencoder.set_weights(weights)
     keras_output = network.predict(windows)
@@ -59,9 +32,9 @@ def test_fused_gradients_equal_keras_gradients(variant):
     """The kernel's own gradient op, not a re-derivation: this is what caught V2's gate-order bug."""
     import tensorflow as tf
 
-    spec = _spec(variant)
-    weights = _random_weights(spec)
-    windows = _windows(16, spec)
+    spec = small_spec(variant)
+    weights = random_weights(spec)
+    windows = random_windows(16, spec)
     fused = fused_for(spec)
     network = network_for(spec)
     network.autoencoder.set_weights(weights)
@@ -89,7 +62,7 @@ def test_fused_gradients_equal_keras_gradients(variant):
 
 
 def test_fused_training_is_deterministic_and_learns():
-    spec = _spec("reconstruction", channels=1)
+    spec = small_spec("reconstruction", channels=1)
     phase = np.arange(400) / 6.0
     series = np.sin(phase)[:, None].astype(np.float32)
     windows = np.stack([series[s : s + 12] for s in range(0, 380)])
@@ -111,11 +84,11 @@ def test_fused_training_is_deterministic_and_learns():
 
 
 def test_a_partial_last_batch_is_padded_not_retraced():
-    spec = _spec("prediction")
+    spec = small_spec("prediction")
     fused = fused_for(spec)
-    horizon_targets = _windows(200, spec)[:, : spec.horizon]
+    horizon_targets = random_windows(200, spec)[:, : spec.horizon]
     for n_windows in (41, 53):
-        windows = _windows(n_windows, spec)
+        windows = random_windows(n_windows, spec)
         fused.fit(
             windows,
             (horizon_targets[:n_windows],),
@@ -130,6 +103,6 @@ def test_a_partial_last_batch_is_padded_not_retraced():
 
 
 def test_relu_networks_are_left_to_keras():
-    assert not fused_supported(_spec("reconstruction", activation="relu"))
+    assert not fused_supported(small_spec("reconstruction", activation="relu"))
     with pytest.raises(ValueError, match="tanh"):
-        fused_for(_spec("reconstruction", activation="relu"))
+        fused_for(small_spec("reconstruction", activation="relu"))

@@ -27,23 +27,6 @@ BATCH = 4096
 """Windows per batch: bounds the memory of the per-step gate arrays on long streams."""
 
 
-def lstm_layer_names(spec: NetworkSpec) -> list[str]:
-    """The LSTM layers of ``spec``'s network in the order they are built: the encoder's, then the
-    reconstruction decoder's, then the prediction decoder's."""
-    names = [f"encoder_{level}" for level in range(spec.depth)]
-    if spec.variant != "prediction":
-        names += [f"decoder_{level}" for level in range(spec.depth)]
-    if spec.variant != "reconstruction":
-        names += [f"prediction_decoder_{level}" for level in range(spec.depth)]
-    return names
-
-
-def dense_layer_names(spec: NetworkSpec) -> list[str]:
-    """The output layers of ``spec``'s network: the reconstruction's, then the prediction's."""
-    names = ["output"] if spec.variant != "prediction" else []
-    return names + (["prediction_output"] if spec.variant != "reconstruction" else [])
-
-
 def forward(spec: NetworkSpec, layers: LayerWeights, windows: np.ndarray) -> NetworkOutput:
     """The decoders' outputs and the embeddings of scaled ``windows`` (n, window, channels)."""
     windows = np.asarray(windows, dtype=np.float32)

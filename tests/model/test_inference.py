@@ -9,43 +9,24 @@ import numpy as np
 import pytest
 
 from anomaly.model.inference import forward
-from anomaly.model.network import NetworkSpec, network_for, weighted_layers
+from anomaly.model.network import network_for, weighted_layers
 from anomaly.model.weights_file import layer_weights, read_layer_weights
+from tests.model.networks import VARIANTS, random_weights, random_windows, small_spec
 
 SPECS = [
-    NetworkSpec(
-        window_length=10,
-        n_channels=2,
-        variant=variant,
-        horizon=3,
-        units=4,
-        depth=depth,
-        activation=activation,
-        reverse_target=True,
-        learning_rate=1e-3,
-        seed=3,
-    )
-    for variant, activation, depth in itertools.product(
-        ["reconstruction", "prediction", "composite"], ["tanh", "relu"], [1, 2]
-    )
+    small_spec(variant, depth=depth, activation=activation)
+    for variant, activation, depth in itertools.product(VARIANTS, ["tanh", "relu"], [1, 2])
 ]
-
-
-def _perturbed_weights(spec: NetworkSpec) -> list[np.ndarray]:
-    """The network's initial weights moved off their initialisation (biases included)."""
-    rng = np.random.default_rng(7)
-    initial = network_for(spec).initial_weights
-    return [(w + rng.normal(0, 0.3, w.shape)).astype(np.float32) for w in initial]
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: f"{s.variant}-{s.activation}-depth{s.depth}")
 def test_forward_matches_keras(spec):
-    weights = _perturbed_weights(spec)
+    weights = random_weights(spec)
     network = network_for(spec)
     network.autoencoder.set_weights(weights)
-    windows = np.random.default_rng(1).normal(size=(130, spec.window_length, spec.n_channels))
+    windows = random_windows(130, spec)
 
-    keras_output = network.predict(windows.astype(np.float32))
+    keras_output = network.predict(windows)
     numpy_output = forward(spec, layer_weights(weighted_layers(spec), weights), windows)
 
     for field in ("reconstructions", "predictions", "embeddings"):
@@ -59,7 +40,7 @@ def test_forward_matches_keras(spec):
 
 @pytest.mark.parametrize("spec", SPECS[::2], ids=lambda s: f"{s.variant}-depth{s.depth}")
 def test_weights_file_reads_back_by_layer(spec, tmp_path):
-    weights = _perturbed_weights(spec)
+    weights = random_weights(spec)
     network = network_for(spec)
     network.autoencoder.set_weights(weights)
     path = tmp_path / "w.weights.h5"
@@ -78,7 +59,9 @@ def test_weights_file_reads_back_by_layer(spec, tmp_path):
 def test_no_windows_give_empty_outputs():
     spec = SPECS[-1]
     output = forward(
-        spec, layer_weights(weighted_layers(spec), _perturbed_weights(spec)), np.empty((0, 10, 2))
+        spec,
+        layer_weights(weighted_layers(spec), random_weights(spec)),
+        np.empty((0, spec.window_length, spec.n_channels)),
     )
     assert output.embeddings.shape == (0, spec.units)
     assert output.predictions.shape == (0, spec.horizon, spec.n_channels)
