@@ -32,6 +32,9 @@ has errors to learn from."""
 SHIFT_FRACTION = 0.1
 """How far, as a share of the period, a window's counterpart in an earlier cycle may be shifted to
 align best with it."""
+LAG_BLOCK_ELEMENTS = 1_000_000
+"""Most (lag, row, channel) differences computed at once, to bound the memory of comparing many shifts
+of a long history together."""
 
 
 def calendar_period(values: np.ndarray, step: pd.Timedelta) -> int | None:
@@ -122,19 +125,25 @@ def match_cycles(
     span = slice(first, int(starts.max()) + length if len(starts) else 0)
     per_cycle_errors = np.full((CYCLES_COMPARED, len(starts)), np.nan)
     per_cycle_lags = np.zeros((CYCLES_COMPARED, len(starts)), dtype=int)
+    columns = np.arange(len(starts))
+    lags_at_once = max(1, LAG_BLOCK_ELEMENTS // max(1, (span.stop - span.start) * scaled.shape[1]))
     for cycle in range(1, CYCLES_COMPARED + 1):
-        for lag in range(cycle * period - shift, cycle * period + shift + 1):
-            errors = _window_means(_row_distances(scaled, stamps, lag, step, span)[0], starts - first, length)
-            better = np.isfinite(errors) & ~(errors >= per_cycle_errors[cycle - 1])
-            per_cycle_errors[cycle - 1, better] = errors[better]
-            per_cycle_lags[cycle - 1, better] = lag
+        lags = np.arange(cycle * period - shift, cycle * period + shift + 1)
+        for block in np.array_split(lags, -(-len(lags) // lags_at_once)):
+            distances, _ = _row_distances(scaled, stamps, block, step, span)
+            errors = _window_means(distances, starts - first, length)
+            # The first lag reaching the smallest error wins, an earlier block's on a tie.
+            best = np.argmin(np.where(np.isfinite(errors), errors, np.inf), axis=0)
+            best_errors = errors[best, columns]
+            better = np.isfinite(best_errors) & ~(best_errors >= per_cycle_errors[cycle - 1])
+            per_cycle_errors[cycle - 1, better] = best_errors[better]
+            per_cycle_lags[cycle - 1, better] = block[best[better]]
     present = np.isfinite(per_cycle_errors)
     per_cycle_errors[:, present.sum(axis=0) < MIN_EARLIER_CYCLES] = np.nan
     present = np.isfinite(per_cycle_errors)
     ordered = np.argsort(np.where(present, per_cycle_errors, np.inf), axis=0)
     median_place = np.maximum((present.sum(axis=0) - 1) // 2, 0)
     chosen = np.take_along_axis(ordered, median_place[None], axis=0)[0]
-    columns = np.arange(len(starts))
     window_errors = per_cycle_errors[chosen, columns]
     lags = per_cycle_lags[chosen, columns]
     rows = starts[:, None] - first + np.arange(length)[None]
@@ -142,29 +151,34 @@ def match_cycles(
     matched_rows = np.full((len(starts), length), -1)
     for lag in np.unique(lags[np.isfinite(window_errors)]):
         these = np.isfinite(window_errors) & (lags == lag)
-        distances, earlier = _row_distances(scaled, stamps, int(lag), step, span)
-        step_errors[these] = np.nan_to_num(distances[rows[these]])
-        matched_rows[these] = earlier[rows[these]]
+        distances, earlier = _row_distances(scaled, stamps, np.array([lag]), step, span)
+        step_errors[these] = np.nan_to_num(distances[0, rows[these]])
+        matched_rows[these] = earlier[0, rows[these]]
     return CycleMatch(window_errors=window_errors, step_errors=step_errors, matched_rows=matched_rows)
 
 
 def _row_distances(
-    scaled: np.ndarray, stamps: np.ndarray, lag: int, step: pd.Timedelta, span: slice
+    scaled: np.ndarray, stamps: np.ndarray, lags: np.ndarray, step: pd.Timedelta, span: slice
 ) -> tuple[np.ndarray, np.ndarray]:
-    """For the rows in ``span``: each one's largest absolute difference over channels from the row
-    ``lag`` grid steps earlier (NaN where that row is not in the stream), and that row's position in
-    the stream (-1 where none)."""
-    wanted = stamps[span] - lag * step.value
+    """For each of ``lags`` (n_lags,) and the rows in ``span``, (n_lags, n_span): each row's largest
+    absolute difference over channels from the row that many grid steps earlier (NaN where that row is
+    not in the stream), and that row's position in the stream (-1 where none). All lags in one pass:
+    a weekly cycle on a 10-minute grid has 203 shifts per earlier cycle, and one call per shift spent
+    more time in Python than in arithmetic on a scheduled run's few new windows."""
+    wanted = stamps[span][None, :] - lags[:, None] * step.value
     position = np.minimum(np.searchsorted(stamps, wanted), len(stamps) - 1)
     present = stamps[position] == wanted
-    distances = np.full(len(wanted), np.nan)
-    distances[present] = np.abs(scaled[span][present] - scaled[position[present]]).max(axis=1)
+    differences = np.abs(scaled[span][None, :, :] - scaled[position])
+    distances = np.where(present, differences.max(axis=2), np.nan)
     return distances, np.where(present, position, -1)
 
 
 def _window_means(row_values: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
-    """(n_windows,) the mean of ``row_values`` (n_rows,) over each window's rows; NaN where one is NaN."""
-    missing = np.concatenate([[0], np.cumsum(~np.isfinite(row_values))])
-    totals = np.concatenate([[0.0], np.cumsum(np.nan_to_num(row_values))])
-    means = (totals[starts + length] - totals[starts]) / length
-    return np.where(missing[starts + length] - missing[starts] > 0, np.nan, means)
+    """(n_lags, n_windows) the mean of ``row_values`` (n_lags, n_rows) over each window's rows; NaN
+    where one is NaN."""
+    missing = np.cumsum(~np.isfinite(row_values), axis=1)
+    missing = np.concatenate([np.zeros((len(row_values), 1), dtype=missing.dtype), missing], axis=1)
+    totals = np.cumsum(np.nan_to_num(row_values), axis=1)
+    totals = np.concatenate([np.zeros((len(row_values), 1)), totals], axis=1)
+    means = (totals[:, starts + length] - totals[:, starts]) / length
+    return np.where(missing[:, starts + length] - missing[:, starts] > 0, np.nan, means)
