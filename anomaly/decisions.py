@@ -54,18 +54,25 @@ class Decisions:
             rows = [event.first_row for event in self.events]
         return np.array(rows, dtype=int)
 
+    def event_spans(self, *, causal: bool) -> list[tuple[int, int]]:
+        """Each event's first and last row, as its alarm sees them: the localised event, or with
+        ``causal`` its flagged windows' whole span (where a causal detector's errors cross the
+        threshold)."""
+        if not causal:
+            return [(event.first_row, event.last_row) for event in self.events]
+        return [
+            (
+                int(self.window_starts[event.window_positions[0]]),
+                int(self.window_starts[event.window_positions[-1]]) + self.window_length - 1,
+            )
+            for event in self.events
+        ]
+
     def event_rows(self, *, causal: bool) -> np.ndarray:
-        """(n_rows,) bool: the rows inside a decided event, as its alarm sees them: from its first to
-        its last row, or with ``causal`` over its flagged windows' whole span (where a causal detector's
-        errors cross the threshold)."""
+        """(n_rows,) bool: the rows inside a decided event (``event_spans``)."""
         inside = np.zeros(len(self.row_errors), dtype=bool)
-        for event in self.events:
-            if causal:
-                positions = event.window_positions
-                first = self.window_starts[positions[0]]
-                inside[first : self.window_starts[positions[-1]] + self.window_length] = True
-            else:
-                inside[event.first_row : event.last_row + 1] = True
+        for first, last in self.event_spans(causal=causal):
+            inside[first : last + 1] = True
         return inside
 
 

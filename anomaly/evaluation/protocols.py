@@ -28,7 +28,7 @@ import pandas as pd
 from anomaly.config import PipelineConfig, PreparationConfig
 from anomaly.data import PreparedStream, RawStream, prepare_stream
 from anomaly.data.labels import labels_for_threshold
-from anomaly.decisions import decide
+from anomaly.decisions import Decisions, decide
 from anomaly.detectors import Detector, detector_for
 from anomaly.evaluation.nab import probationary_length
 
@@ -38,9 +38,10 @@ RETRAIN_GROWTH = 2.0
 
 @dataclass(frozen=True)
 class RowResults:
-    """Per input row (n_rows,): ``anomaly_score`` in [0, 1], monotone in the error and 0.5 at the
-    threshold (``error / (error + threshold)``), and ``is_anomaly``, the detector's own alarms: one per
-    decided event (see the module)."""
+    """Per input row (n_rows,): ``anomaly_score`` in [0, 1], ``error / (error + threshold)`` (0.5 at
+    the threshold) of the error as decided (above the threshold exactly from each alarm to its event's
+    end: ``_scores_follow_decisions``), and ``is_anomaly``, the detector's own alarms: one per decided
+    event (see the module)."""
 
     anomaly_score: np.ndarray
     is_anomaly: np.ndarray
@@ -67,9 +68,7 @@ def _offline(raw: RawStream, config: PipelineConfig) -> RowResults:
     results = _empty(len(raw.frame))
     everything = np.ones(len(raw.frame), dtype=bool)
     rows = _input_rows(raw, prepared)
-    errors = _below_threshold_outside_events(
-        decisions.row_errors, decisions.event_rows(causal=False), detector
-    )
+    errors = _scores_follow_decisions(decisions.row_errors, decisions, detector, causal=False)
     _fill(results, rows, errors, detector.threshold_, everything)
     _alarm(results, raw, rows, decisions.alarm_rows(causal=False), everything)
     return results
@@ -100,21 +99,32 @@ def _streaming(raw: RawStream, config: PipelineConfig, retrain_growth: float) ->
         # Causal: each row is ranked by the window that ends at it.
         errors = np.full(len(prepared.values), np.nan)
         errors[scores.starts + length - 1] = scores.window_errors
-        errors = _below_threshold_outside_events(errors, decisions.event_rows(causal=True), detector)
+        errors = _scores_follow_decisions(errors, decisions, detector, causal=True)
         rows = _input_rows(raw, prepared)
         _fill(results, rows, errors, detector.threshold_, chunk)
         _alarm(results, raw, rows, decisions.alarm_rows(causal=True), chunk)
     return results
 
 
-def _below_threshold_outside_events(errors: np.ndarray, inside: np.ndarray, detector: Detector) -> np.ndarray:
-    """``errors`` with the rows above the threshold that no decided event holds (pruned events, the
-    rows of an event's windows before the anomaly) brought just under it: the ranking score then
-    crosses 0.5 exactly where the detector alarms, so NAB's threshold sweep over ``anomaly_score``
-    scores at least what the detector's own alarms do."""
+def _scores_follow_decisions(
+    errors: np.ndarray, decisions: Decisions, detector: Detector, *, causal: bool
+) -> np.ndarray:
+    """``errors`` made to cross the threshold exactly where the detector alarms, so that NAB's threshold
+    sweep over ``anomaly_score`` scores at least what the detector's own alarms do: rows above the
+    threshold that no decided event holds (pruned events, an event's rows before the anomaly) are
+    brought just under it, and an event's rows from its alarm to its end at least just over it. An
+    event merges windows whose errors may dip under the threshold for a while (the merge gap; a
+    detector whose error is 0 on ordinary rows dips to 0), and every return would otherwise be a new
+    onset that the sweep counts as another alarm."""
     threshold = detector.threshold_
     just_under = threshold * (1 - 1e-9) if threshold > 0 else threshold
-    return np.where(~inside & (errors > threshold), just_under, errors)
+    just_over = threshold * (1 + 1e-9) if threshold > 0 else 1e-12
+    followed = np.where(~decisions.event_rows(causal=causal) & (errors > threshold), just_under, errors)
+    alarms = decisions.alarm_rows(causal=causal)
+    for alarm, (_, last) in zip(alarms, decisions.event_spans(causal=causal), strict=True):
+        span = followed[alarm : last + 1]
+        span[np.isfinite(span)] = np.maximum(span[np.isfinite(span)], just_over)
+    return followed
 
 
 def _fixed_frequency(raw: RawStream, probation_end: int, config: PipelineConfig) -> PreparationConfig:
