@@ -129,7 +129,7 @@ class EnsembleConfig(_Section):
     """Which detectors the ``ensemble`` detector combines (``detector = "ensemble"``)."""
 
     members: list[str] = Field(
-        ["lstm_autoencoder", "seasonal_naive"],
+        ["lstm_autoencoder", "seasonal_naive", "noise_level"],
         min_length=1,
         description="registered detector names, the first one's embeddings shown; a window is flagged "
         "when any member's error passes that member's own threshold",

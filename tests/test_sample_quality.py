@@ -27,7 +27,8 @@ def test_sample_run_recovers_labelled_events_with_high_precision(sample_run_db):
     print(f"sample run: event precision {scores.precision:.3f}, recall {scores.recall:.3f}")
     assert run.status == "succeeded" and run.n_streams == 7
     assert set(detected) <= set(labels)
-    # The default ensemble (this model beside the seasonal naive detector, events merged within six
-    # windows) finds 11 of the 12 labelled events with one false one: see docs/quality.md.
+    # With the library defaults (the ensemble of the LSTM autoencoder, the seasonal naive and the
+    # noise-level detectors, events merged within six windows) the run finds all 12 labelled events
+    # with one false one: see docs/quality.md.
     assert scores.recall >= 0.9, scores
     assert scores.precision >= 0.8, scores

@@ -19,6 +19,7 @@ DETECTORS: dict[str, str] = {
     "lstm_autoencoder": "anomaly.detectors.lstm_autoencoder:LSTMAutoencoderDetector",
     "rolling_zscore": "anomaly.detectors.rolling_zscore:RollingZScoreDetector",
     "seasonal_naive": "anomaly.detectors.seasonal_naive:SeasonalNaiveDetector",
+    "noise_level": "anomaly.detectors.noise_level:NoiseLevelDetector",
     "ensemble": "anomaly.detectors.ensemble:EnsembleDetector",
 }
 DEFAULT_DETECTOR = "ensemble"

@@ -2,7 +2,7 @@
 
 The LSTM autoencoder is checked over variant x activation x error type x threshold method, in a set
 of combinations that holds every pair of values at least once (the full product would train 72
-models); the rolling z-score and seasonal naive detectors over every threshold method, and the
+models); the rolling z-score, seasonal naive and noise-level detectors over every threshold method, and the
 ensemble of a small LSTM with the seasonal detector over two. The stream's cycle is a day (72 rows of
 20 minutes), so the seasonal detector has a calendar cycle to compare with. Threshold methods are read from
 the registry, so a new one is checked here without editing this file.
@@ -22,6 +22,7 @@ from anomaly.detectors import (
     Detector,
     EnsembleDetector,
     LSTMAutoencoderDetector,
+    NoiseLevelDetector,
     RollingZScoreDetector,
     SeasonalNaiveDetector,
     load_detector,
@@ -82,6 +83,10 @@ def _seasonal(method: str) -> SeasonalNaiveDetector:
     return SeasonalNaiveDetector(window=WindowConfig(length=16, train_stride=4), threshold=_threshold(method))
 
 
+def _noise_level(method: str) -> NoiseLevelDetector:
+    return NoiseLevelDetector(window=WindowConfig(length=16, train_stride=4), threshold=_threshold(method))
+
+
 def _ensemble(method: str) -> EnsembleDetector:
     return EnsembleDetector(
         members=[_lstm("prediction", "tanh", "mse", method), _seasonal(method)],
@@ -98,10 +103,13 @@ ZSCORE_CASES = [pytest.param((_zscore, (method,)), id=f"zscore-{method}") for me
 SEASONAL_CASES = [
     pytest.param((_seasonal, (method,)), id=f"seasonal-{method}") for method in threshold_methods()
 ]
+NOISE_LEVEL_CASES = [
+    pytest.param((_noise_level, (method,)), id=f"noise-level-{method}") for method in threshold_methods()
+]
 ENSEMBLE_CASES = [
     pytest.param((_ensemble, (method,)), id=f"ensemble-{method}") for method in ("block_maxima", "dynamic")
 ]
-CASES = LSTM_CASES + ZSCORE_CASES + SEASONAL_CASES + ENSEMBLE_CASES
+CASES = LSTM_CASES + ZSCORE_CASES + SEASONAL_CASES + NOISE_LEVEL_CASES + ENSEMBLE_CASES
 
 
 @pytest.fixture(scope="module")
@@ -131,6 +139,7 @@ def test_every_threshold_method_and_detector_is_in_the_suite():
         assert covered == set(itertools.product(factors[i], factors[j]))
     assert {param.values[0][1][0] for param in ZSCORE_CASES} == set(threshold_methods())
     assert {param.values[0][1][0] for param in SEASONAL_CASES} == set(threshold_methods())
+    assert {param.values[0][1][0] for param in NOISE_LEVEL_CASES} == set(threshold_methods())
 
 
 def test_fit_returns_self(case, stream, labels):
