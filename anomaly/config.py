@@ -291,10 +291,11 @@ class PipelineConfig(_Section):
     detector: str = Field(
         DEFAULT_DETECTOR,
         description="which detector each stream gets, by registered name: 'ensemble' (the default: "
-        "the detectors [ensemble] names, by default the autoencoder and the seasonal naive one, each "
-        "with its own threshold), 'lstm_autoencoder' (the article's model, "
-        "configured by [model] and [scoring]), 'rolling_zscore' (the statistical baseline) or "
-        "'seasonal_naive' (each window against the same phase of earlier cycles); see "
+        "the detectors [ensemble] names, by default the autoencoder, the seasonal naive and the "
+        "noise-level ones, each with its own threshold), 'lstm_autoencoder' (the article's model, "
+        "configured by [model] and [scoring]), 'rolling_zscore' (the statistical baseline), "
+        "'seasonal_naive' (each window against the same phase of earlier cycles) or 'noise_level' "
+        "(each window's row-to-row movement against the stream's usual); see "
         "anomaly/detectors/registry.py",
     )
     source: SourceConfig

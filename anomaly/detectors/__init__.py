@@ -7,7 +7,7 @@
 - ``statistical``: the steps the detectors without weights share (scaling, window shapes, seed).
 - ``rolling_zscore``: the statistical baseline, through the same windows, thresholds and storage.
 - ``seasonal_naive``: each window against the same phase of the stream's earlier daily or weekly cycles.
-- ``noise_level``: each window's row-to-row movement against the stream's usual (bursts, freezes).
+- ``noise_level``: each window's row-to-row movement above the stream's usual (bursts, faster cycles).
 - ``ensemble``: several detectors, each with its own threshold; a window is flagged when one is past it.
 - ``registry``: detectors by name; ``detector_for(config)``.
 - ``artifacts``: saving and loading any fitted detector (JSON record plus its own files).

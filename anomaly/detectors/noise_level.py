@@ -40,16 +40,15 @@ class NoiseLevelDetector(StatisticalDetector):
 
     def _fit_core(self, stream: PreparedStream, excluded: np.ndarray, labels: LabelIntervals | None) -> None:
         scaled, starts = self._scale_and_cut(stream, excluded)
-        movement = _movement(gather_windows(scaled, starts, self.window.length))
-        self.usual_movement_ = np.median(movement, axis=0)
-        self._learn_threshold(stream, starts, self._log_ratios(movement).max(axis=1), labels, starts)
+        windows = gather_windows(scaled, starts, self.window.length)
+        self.usual_movement_ = np.median(_movement(windows), axis=0)
+        self._learn_threshold(stream, starts, self._errors(windows), labels, starts)
         self._complete_fit(stream, scaled, starts)
 
     def _score_core(self, stream: PreparedStream, first_row: int) -> WindowScores:
         length = self.window.length
         starts = window_starts(stream.segment, length, 1, first_end=first_row)
-        windows = self._scaled_windows(stream, starts)
-        errors = self._log_ratios(_movement(windows)).max(axis=1)
+        errors = self._errors(self._scaled_windows(stream, starts))
         # Every row of a window shares its error: the event is bounded where the covering windows'
         # mean error reaches half its peak (anomaly.events), i.e. around the rows that moved unusually.
         step_errors = np.repeat(errors[:, None], length, axis=1)
@@ -69,9 +68,10 @@ class NoiseLevelDetector(StatisticalDetector):
         expected = mean + (windows - mean) * ratio[:, None, :]
         return self.scaler_.inverse_transform(expected), self._embed(windows)
 
-    def _log_ratios(self, movement: np.ndarray) -> np.ndarray:
-        """(n, channels) the log ratio of each window's movement to the usual one, 0 where below it."""
-        return np.maximum(np.log(movement / self.usual_movement_), 0.0)
+    def _errors(self, windows: np.ndarray) -> np.ndarray:
+        """(n,) the largest over channels of the log ratio of each window's movement to the usual one,
+        0 where below it."""
+        return np.maximum(np.log(_movement(windows) / self.usual_movement_), 0.0).max(axis=1)
 
     def _record_core(self) -> dict[str, Any]:
         return {**super()._record_core(), "usual_movement": self.usual_movement_.tolist()}
