@@ -3,7 +3,8 @@
 The pipeline (``anomaly run``), the evaluation protocols (``anomaly evaluate``) and the drift check all
 decide through ``decide``, so what a user is told, what is measured and what retraining sees are the
 same decisions: windows above the detector's threshold, merged into events where their starts lie
-fewer than ``MERGE_GAP_WINDOWS`` window lengths apart within a segment (``anomaly.events``), then
+fewer than ``MERGE_GAP_WINDOWS`` window lengths apart within a segment, groups of fewer flagged
+windows than the detector's ``windows_to_confirm`` dropped (``anomaly.events``), then
 passed through the threshold method's own step on events (telemanom's pruning for the dynamic
 threshold), against the largest normal error known.
 """
@@ -43,11 +44,11 @@ class Decisions:
 
     def alarm_rows(self, *, causal: bool) -> np.ndarray:
         """The row at which each event raises its one alarm (sorted): its first row, or with ``causal``
-        the last row of its first flagged window, the earliest row at which a detector that sees rows
-        as they arrive can know of it."""
+        the last row of its confirming window (``Event.confirming_position``), the earliest row at
+        which a detector that sees rows as they arrive can know of it."""
         if causal:
             rows = [
-                self.window_starts[event.window_positions[0]] + self.window_length - 1
+                self.window_starts[event.confirming_position] + self.window_length - 1
                 for event in self.events
             ]
         else:
@@ -87,7 +88,13 @@ def decide(
     row_errors[:first_row] = np.nan
     step_errors = mean_over_covering_windows(scores.step_errors, scores.starts, n_rows)
     candidates = merge_flagged_windows(
-        scores.starts, scores.window_errors, threshold, length, stream.segment, step_errors
+        scores.starts,
+        scores.window_errors,
+        threshold,
+        length,
+        stream.segment,
+        step_errors,
+        min_windows=detector.windows_to_confirm,
     )
     events = candidates
     if candidates:

@@ -33,7 +33,9 @@ class Event:
     ``first_row``/``last_row`` bound the rows of its flagged windows where the per-timestep error is
     high (``anomaly.events``); ``peak_row`` is where it is largest; ``peak_error`` is the largest
     window error (the threshold's scale), so ``severity = peak_error / threshold`` is at least 1.
-    ``window_positions`` index the scored windows that belong to the event.
+    ``window_positions`` index the scored windows that belong to the event (its flagged ones), and
+    ``confirming_position`` the one of them that confirms it (``anomaly.events.MIN_FLAGGED_WINDOWS``):
+    a detector seeing rows as they come can alarm at that window's last row.
     """
 
     first_row: int
@@ -42,6 +44,7 @@ class Event:
     peak_error: float
     severity: float
     window_positions: np.ndarray
+    confirming_position: int
 
     @property
     def n_windows(self) -> int:

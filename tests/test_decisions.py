@@ -13,6 +13,7 @@ from anomaly.config import ModelConfig, WindowConfig
 from anomaly.data.types import PreparationReport, PreparedStream
 from anomaly.decisions import decide
 from anomaly.detectors import LSTMAutoencoderDetector
+from anomaly.events import MIN_FLAGGED_WINDOWS
 from anomaly.results import WindowScores
 from anomaly.thresholds import Threshold, threshold_config, threshold_for
 from tests.conftest import prepared_stream, sensor_frame
@@ -24,6 +25,7 @@ class _Decided:
 
     threshold_method_: Threshold
     max_normal_error_: float
+    windows_to_confirm: int = MIN_FLAGGED_WINDOWS
     window: SimpleNamespace = field(default_factory=lambda: SimpleNamespace(length=3))
 
     @property
@@ -48,36 +50,51 @@ def _stream(n_rows: int) -> PreparedStream:
     )
 
 
+N_SCORED = 40
+CLEAR = slice(5, 5 + MIN_FLAGGED_WINDOWS)
+# barely above the threshold and the largest normal error; starts 19 rows after the last clearly
+# anomalous window, beyond the merge gap (6 windows of 3 rows), so a separate event
+BARELY = slice(CLEAR.stop + 18, CLEAR.stop + 18 + MIN_FLAGGED_WINDOWS)
+
+
 def _scores() -> WindowScores:
-    errors = np.full(30, 0.5)
-    errors[5:8] = 3.0  # clearly anomalous
-    # barely above the threshold and the largest normal error; starts 19 rows after the last clearly
-    # anomalous window, beyond the merge gap (6 windows of 3 rows), so a separate event
-    errors[26:28] = 1.05
-    return WindowScores(starts=np.arange(30), window_errors=errors, step_errors=np.zeros((30, 3)))
+    errors = np.full(N_SCORED, 0.5)
+    errors[CLEAR] = 3.0  # clearly anomalous
+    errors[BARELY] = 1.05
+    return WindowScores(starts=np.arange(N_SCORED), window_errors=errors, step_errors=np.zeros((N_SCORED, 3)))
 
 
 def test_dynamic_threshold_prunes_events_close_to_normal_errors_and_others_do_not():
-    stream, scores = _stream(40), _scores()
+    stream, scores = _stream(N_SCORED + 10), _scores()
     kept = decide(_Decided(_fixed("block_maxima", 1.0), 1.0), stream, scores)
     assert [event.peak_error for event in kept.events] == [3.0, 1.05]
     pruned = decide(_Decided(_fixed("dynamic", 1.0, dynamic_min_decrease=0.13), 1.0), stream, scores)
     assert [event.peak_error for event in pruned.events] == [3.0]
-    assert pruned.flagged_windows.tolist() == [5 <= i < 8 for i in range(30)]
+    assert pruned.flagged_windows.tolist() == [CLEAR.start <= i < CLEAR.stop for i in range(N_SCORED)]
     # the run's own largest unflagged error counts as normal too: 1.05 -> 0.5 is a clear decrease
     alone = decide(_Decided(_fixed("dynamic", 1.0, dynamic_min_decrease=0.6), 0.0), stream, scores)
     assert len(alone.events) == 1
 
 
 def test_alarms_are_one_per_event_at_its_start_or_when_it_can_be_known():
-    decisions = decide(_Decided(_fixed("block_maxima", 1.0), 1.0), _stream(40), _scores())
-    assert decisions.alarm_rows(causal=False).tolist() == [5, 26]
-    assert decisions.alarm_rows(causal=True).tolist() == [7, 28]  # the first flagged window's last row
-    assert np.isnan(
-        decide(_Decided(_fixed("block_maxima", 1.0), 1.0), _stream(40), _scores(), first_row=10).row_errors[
-            :10
-        ]
-    ).all()
+    decisions = decide(_Decided(_fixed("block_maxima", 1.0), 1.0), _stream(N_SCORED + 10), _scores())
+    assert decisions.alarm_rows(causal=False).tolist() == [CLEAR.start, BARELY.start]
+    # the last row (+2, windows of 3) of each event's last needed flagged window: when it is confirmed
+    assert decisions.alarm_rows(causal=True).tolist() == [CLEAR.stop - 1 + 2, BARELY.stop - 1 + 2]
+    later = decide(
+        _Decided(_fixed("block_maxima", 1.0), 1.0), _stream(N_SCORED + 10), _scores(), first_row=10
+    )
+    assert np.isnan(later.row_errors[:10]).all()
+
+
+def test_a_blip_at_the_threshold_is_no_event():
+    errors = np.full(N_SCORED, 0.5)
+    errors[CLEAR.start : CLEAR.stop - 1] = 3.0  # one window fewer than an event needs
+    scores = WindowScores(
+        starts=np.arange(N_SCORED), window_errors=errors, step_errors=np.zeros((N_SCORED, 3))
+    )
+    decisions = decide(_Decided(_fixed("block_maxima", 1.0), 1.0), _stream(N_SCORED + 10), scores)
+    assert decisions.events == [] and not decisions.flagged_windows.any()
 
 
 def test_detector_tunes_on_labels_inside_its_rows_and_dynamic_prunes_events():

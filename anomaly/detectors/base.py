@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 import numpy as np
 import pandas as pd
 
+from anomaly import events
 from anomaly.config import ThresholdConfig, WindowConfig
 from anomaly.data.types import PreparedStream
 from anomaly.embeddings import EmbeddingSpace
@@ -129,6 +130,13 @@ class Detector(ABC):
         """The learnt threshold, on the scale of the window errors."""
         self._check_fitted()
         return self.threshold_method_.threshold_
+
+    @property
+    def windows_to_confirm(self) -> int:
+        """Flagged windows that make an event (``anomaly.events.MIN_FLAGGED_WINDOWS``): a window's error
+        describes all of its rows, so every window holding an anomalous row sees the anomaly, and one
+        or two windows at the threshold are its noise."""
+        return events.MIN_FLAGGED_WINDOWS
 
     @property
     def max_normal_error_(self) -> float:

@@ -110,6 +110,11 @@ class EnsembleDetector(Detector):
             step_errors=np.nan_to_num(reduce(np.fmax, step_ratios)),
         )
 
+    @property
+    def windows_to_confirm(self) -> int:
+        """What the quickest member needs: any member alone may flag a window."""
+        return min(member.windows_to_confirm for member in self.members)
+
     def history_rows_needed(self, frequency: pd.Timedelta) -> int:
         """What the member needing the most history needs."""
         return max(member.history_rows_needed(frequency) for member in self.members)

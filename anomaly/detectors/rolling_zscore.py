@@ -39,6 +39,12 @@ class RollingZScoreDetector(StatisticalDetector):
         step_errors[:, -1] = errors
         return WindowScores(starts=starts, window_errors=errors, step_errors=step_errors)
 
+    @property
+    def windows_to_confirm(self) -> int:
+        """One: a window's error is its last row's alone, so a spike of three rows flags about three
+        windows, not a window length of them."""
+        return 1
+
     def history_rows_needed(self, frequency: pd.Timedelta) -> int:
         """The window: each error depends on its own rows only."""
         return self.window.length

@@ -111,17 +111,19 @@ def _scores_follow_decisions(
 ) -> np.ndarray:
     """``errors`` made to cross the threshold exactly where the detector alarms, so that NAB's threshold
     sweep over ``anomaly_score`` scores at least what the detector's own alarms do: rows above the
-    threshold that no decided event holds (pruned events, an event's rows before the anomaly) are
-    brought just under it, and an event's rows from its alarm to its end at least just over it. An
-    event merges windows whose errors may dip under the threshold for a while (the merge gap; a
-    detector whose error is 0 on ordinary rows dips to 0), and every return would otherwise be a new
-    onset that the sweep counts as another alarm."""
+    threshold that no decided event holds (pruned events, an event's rows before the anomaly) or that
+    come before its alarm (the windows before the confirming one) are brought just under it, and an
+    event's rows from its alarm to its end at least just over it. An event merges windows whose
+    errors may dip under the threshold for a while (the merge gap; a detector whose error is 0 on
+    ordinary rows dips to 0), and every return would otherwise be a new onset that the sweep counts
+    as another alarm."""
     threshold = detector.threshold_
     just_under = threshold * (1 - 1e-9) if threshold > 0 else threshold
     just_over = threshold * (1 + 1e-9) if threshold > 0 else 1e-12
     followed = np.where(~decisions.event_rows(causal=causal) & (errors > threshold), just_under, errors)
     alarms = decisions.alarm_rows(causal=causal)
-    for alarm, (_, last) in zip(alarms, decisions.event_spans(causal=causal), strict=True):
+    for alarm, (first, last) in zip(alarms, decisions.event_spans(causal=causal), strict=True):
+        followed[first:alarm] = np.minimum(followed[first:alarm], just_under)
         span = followed[alarm : last + 1]
         span[np.isfinite(span)] = np.maximum(span[np.isfinite(span)], just_over)
     return followed

@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from anomaly import events
 from anomaly.config import SourceConfig, WindowConfig, config_from_dict
+from anomaly.decisions import decide
 from anomaly.detectors import EnsembleDetector, RollingZScoreDetector, SeasonalNaiveDetector, detector_for
 from anomaly.errors import ConfigError
 from anomaly.thresholds import threshold_config
@@ -85,3 +87,25 @@ def test_an_unknown_or_nested_member_is_a_config_error():
             config_from_dict(
                 {"source": {"path": "x"}, "detector": "ensemble", "ensemble": {"members": members}}
             )
+
+
+def test_an_event_needs_as_few_flagged_windows_as_the_quickest_member_needs():
+    # the rolling z-score's error is its window's last row's, so one flagged window can be a whole
+    # spike; window-wide errors need events.MIN_FLAGGED_WINDOWS, and an ensemble the fewest of its members'
+    threshold = threshold_config({"refits": 0})
+    zscore = RollingZScoreDetector(window=WINDOW, threshold=threshold)
+    seasonal = _seasonal()
+    assert zscore.windows_to_confirm == 1
+    assert seasonal.windows_to_confirm == events.MIN_FLAGGED_WINDOWS > 1
+    assert EnsembleDetector(members=[seasonal], window=WINDOW, threshold=threshold).windows_to_confirm > 1
+    both = EnsembleDetector(members=[seasonal, zscore], window=WINDOW, threshold=threshold)
+    assert both.windows_to_confirm == 1
+
+
+def test_a_three_row_spike_is_an_event_for_the_rolling_z_score():
+    frame = daily_frame(8)
+    frame.loc[400:402, "value"] += 6.0
+    stream = prepared_stream(frame)
+    detector = RollingZScoreDetector(window=WINDOW, threshold=threshold_config({"refits": 0})).fit(stream)
+    found = decide(detector, stream, detector.score_samples(stream)).events
+    assert any(event.first_row <= 400 <= event.last_row + 2 for event in found)
