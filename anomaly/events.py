@@ -15,6 +15,12 @@ is its last row's alone (the rolling z-score) flags a window per anomalous row, 
 (``Detector.windows_to_confirm``). A detector seeing rows as they come confirms an event, and alarms, at its
 ``MIN_FLAGGED_WINDOWS``-th flagged window, that many rows minus one after the first crossing. Six was
 chosen over one (every group an event) and three on all four development families (docs/quality.md).
+Merging has one exception: where the error returns after at least a window length under the
+threshold and rises above ``ESCALATION_FACTOR`` times the event's peak so far, something new and worse
+is happening (a second fault while the first is still being seen), and a merged event would hide it
+behind the first one's alarm; it starts a new event, with its own alarm, at the first window that
+rises that high (or the last needed window, if later). Three times was chosen over no split and two
+times on all four development families (docs/quality.md).
 An event's start and end are where the anomaly is, not where its windows are: a window of 48 rows is
 flagged for a spike of three, so the event is cut to the rows whose per-step error reaches half of its
 peak (the full width at half maximum), which is what SQL on time ranges and overlap-based metrics see.
@@ -31,6 +37,10 @@ MERGE_GAP_WINDOWS = 6
 
 MIN_FLAGGED_WINDOWS = 6
 """Flagged windows a group needs to be an event; its alarm comes with the last of them."""
+
+ESCALATION_FACTOR = 3.0
+"""Within merged windows, error that returns after a window length under the threshold at more than
+this many times everything before it starts a new event."""
 
 LOCALISE_FRACTION = 0.5
 """Share of an event's peak step error a row must reach to lie inside the event."""
@@ -49,8 +59,9 @@ def merge_flagged_windows(
 
     ``starts`` (sorted) and ``window_errors`` describe the scored windows; two flagged windows join
     when their starts are fewer than ``MERGE_GAP_WINDOWS * length`` rows apart, and never across a gap
-    in the data (``segment`` gives each row's segment), and a group of fewer than ``min_windows``
-    flagged windows (default ``MIN_FLAGGED_WINDOWS``) is dropped; ``step_errors`` is the
+    in the data (``segment`` gives each row's segment), unless the error escalates (see the module);
+    a group of fewer than ``min_windows`` flagged windows (default ``MIN_FLAGGED_WINDOWS``) is
+    dropped; ``step_errors`` is the
     per-row error used to place the peak and to bound the event: its first and last rows are the first
     and last of its windows' rows whose step error is at least ``LOCALISE_FRACTION`` of the peak's.
     """
@@ -64,7 +75,12 @@ def merge_flagged_windows(
         segment[flagged_starts[1:]] != segment[flagged_starts[:-1]]
     )
     events = []
-    for group in np.split(flagged, np.flatnonzero(new_group)[1:]):
+    parts = (
+        part
+        for group in np.split(flagged, np.flatnonzero(new_group)[1:])
+        for part in _split_at_escalations(group, starts, window_errors, length, needed)
+    )
+    for group, confirming in parts:
         if group.size < needed:
             continue
         first_row = int(starts[group[0]])
@@ -86,7 +102,32 @@ def merge_flagged_windows(
                 peak_error=peak_error,
                 severity=peak_error / threshold if threshold > 0 else float("inf"),
                 window_positions=group,
-                confirming_position=int(group[max(needed, 1) - 1]),
+                confirming_position=confirming,
             )
         )
     return events
+
+
+def _split_at_escalations(
+    group: np.ndarray, starts: np.ndarray, window_errors: np.ndarray, length: int, needed: int
+) -> list[tuple[np.ndarray, int]]:
+    """``group`` (positions of merged flagged windows) cut where its error escalates, each part with
+    the position of the window that confirms it: for the first, its ``needed``-th window; for a part
+    that escalation starts, the later of its first window above ``ESCALATION_FACTOR`` times the peak
+    before it and its ``needed``-th window. Runs are the stretches whose flagged starts lie at most a
+    window length apart; a run shorter than ``needed`` never starts a part."""
+    runs = np.split(group, np.flatnonzero(np.diff(starts[group]) > length) + 1)
+    parts = [list(runs[0])]
+    confirming = [-1]
+    peak = float(window_errors[runs[0]].max())
+    for run in runs[1:]:
+        escalating = run[window_errors[run] > ESCALATION_FACTOR * peak]
+        if run.size >= needed and escalating.size:
+            parts.append(list(run))
+            confirming.append(int(max(escalating[0], run[max(needed, 1) - 1])))
+        else:
+            parts[-1].extend(run)
+        peak = max(peak, float(window_errors[run].max()))
+    first = np.asarray(parts[0])
+    confirming[0] = int(first[min(max(needed, 1), first.size) - 1])
+    return [(np.asarray(part), at) for part, at in zip(parts, confirming, strict=True)]

@@ -1,13 +1,15 @@
 """Detection quality on every development family, counted as each family's README says.
 
     .venv/bin/python benchmarks/families.py [--detector NAME] [--set SECTION.KEY=VALUE ...]
-        [--merge-gap WINDOWS] [--min-flagged WINDOWS] [--families nab-dev telemetry-dev ucr-dev]
+        [--merge-gap WINDOWS] [--min-flagged WINDOWS] [--escalation FACTOR]
+        [--families nab-dev telemetry-dev ucr-dev]
         [--protocols streaming offline] [--json OUT]
 
 For every family and protocol it runs ``anomaly evaluate`` (``anomaly.evaluation.evaluate``) with the
 library defaults (or the detector and settings given; ``--merge-gap`` replaces the product's
 ``anomaly.events.MERGE_GAP_WINDOWS`` for this process, to compare event merge rules, and
-``--min-flagged`` ``anomaly.events.MIN_FLAGGED_WINDOWS``), writes the
+``--min-flagged`` ``anomaly.events.MIN_FLAGGED_WINDOWS``, ``--escalation``
+``anomaly.events.ESCALATION_FACTOR``, ``inf`` for no split), writes the
 per-row output to a temporary folder and counts, from the detector's own alarms (``is_anomaly``):
 
 - ``nab-dev``: the NAB standard score and event precision/recall/F1 over all rows, as NAB does;
@@ -188,12 +190,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--merge-gap", type=int, metavar="WINDOWS", help=merge_help)
     flagged_help = f"flagged windows an event needs (default {events.MIN_FLAGGED_WINDOWS})"
     parser.add_argument("--min-flagged", type=int, choices=range(1, 49), metavar="WINDOWS", help=flagged_help)
+    escalation_help = f"error that splits a merged event (default {events.ESCALATION_FACTOR} x its peak)"
+    parser.add_argument("--escalation", type=float, metavar="FACTOR", help=escalation_help)
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
     if args.merge_gap is not None:
         events.MERGE_GAP_WINDOWS = args.merge_gap
     if args.min_flagged is not None:
         events.MIN_FLAGGED_WINDOWS = args.min_flagged
+    if args.escalation is not None:
+        events.ESCALATION_FACTOR = args.escalation
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     raw = _settings(args.set)
     if args.detector:
@@ -216,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         "config": raw,
         "merge_gap_windows": events.MERGE_GAP_WINDOWS,
         "min_flagged_windows": events.MIN_FLAGGED_WINDOWS,
+        "escalation_factor": events.ESCALATION_FACTOR,
         "results": [result.__dict__ for result in results],
     }
     if args.json:

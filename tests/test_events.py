@@ -1,6 +1,6 @@
 import numpy as np
 
-from anomaly.events import MERGE_GAP_WINDOWS, MIN_FLAGGED_WINDOWS, merge_flagged_windows
+from anomaly.events import ESCALATION_FACTOR, MERGE_GAP_WINDOWS, MIN_FLAGGED_WINDOWS, merge_flagged_windows
 
 
 def _merge(starts, errors, threshold=1.0, length=3, segment=None, n_rows=20):
@@ -94,3 +94,31 @@ def test_an_event_is_cut_to_the_rows_where_its_error_is_high():
     (event,) = merge_flagged_windows(np.arange(30), errors, 1.0, 8, np.zeros(40, dtype=int), step_errors)
     assert (event.first_row, event.peak_row, event.last_row) == (17, 18, 19)
     assert event.n_windows == MIN_FLAGGED_WINDOWS
+
+
+def test_error_returning_far_worse_after_a_dip_starts_a_new_event_and_a_milder_return_does_not():
+    # length 3: a first run at error 2, a dip of more than a window length, then a return inside the
+    # merge gap; at 2.5 (under ESCALATION_FACTOR x 2) it is the same event, at 7 a new one confirmed
+    # at its first window above 6 (or its MIN-th window, if that is later)
+    second = MIN_FLAGGED_WINDOWS + 4
+    starts = np.arange(second + 2 * MIN_FLAGGED_WINDOWS + 5)
+    for returned, expected in ((2.5, 1), (ESCALATION_FACTOR * 2 + 1, 2)):
+        errors = np.zeros(len(starts))
+        errors[:MIN_FLAGGED_WINDOWS] = 2.0
+        errors[second : second + 2 * MIN_FLAGGED_WINDOWS] = 1.5
+        errors[second + 1 :: 2][:MIN_FLAGGED_WINDOWS] = returned
+        found = _merge(starts, errors, n_rows=len(starts) + 3)
+        assert len(found) == expected
+    first, later = found
+    assert first.confirming_position == MIN_FLAGGED_WINDOWS - 1
+    assert later.first_row == second
+    assert later.confirming_position == max(second + 1, second + MIN_FLAGGED_WINDOWS - 1)
+
+
+def test_a_return_after_a_dip_shorter_than_a_window_stays_in_its_event_however_high():
+    starts = np.arange(3 * MIN_FLAGGED_WINDOWS)
+    errors = np.zeros(len(starts))
+    errors[:MIN_FLAGGED_WINDOWS] = 2.0
+    errors[MIN_FLAGGED_WINDOWS + 2 : 2 * MIN_FLAGGED_WINDOWS + 2] = 100.0  # starts 3 rows on: not > 3
+    (event,) = _merge(starts, errors, n_rows=len(starts) + 3)
+    assert event.n_windows == 2 * MIN_FLAGGED_WINDOWS
