@@ -95,6 +95,7 @@ def decide(
         stream.segment,
         step_errors,
         min_windows=detector.windows_to_confirm,
+        scored_before=first_row > 0,
     )
     events = candidates
     if candidates:

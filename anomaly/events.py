@@ -13,7 +13,9 @@ threshold by a hair are the threshold's own noise (on the development families m
 false alarms). That holds for detectors whose window error describes the whole window; one whose error
 is its last row's alone (the rolling z-score) flags a window per anomalous row, and needs one
 (``Detector.windows_to_confirm``). A detector seeing rows as they come confirms an event, and alarms, at its
-``MIN_FLAGGED_WINDOWS``-th flagged window, that many rows minus one after the first crossing. Six was
+``MIN_FLAGGED_WINDOWS``-th flagged window, that many rows minus one after the first crossing. A run that
+scores only new rows (a scheduled run, a streaming chunk) keeps a shorter group at its first window: it
+may continue one the run before saw begin, and a run every few rows never sees six at once. Six was
 chosen over one (every group an event) and three on all four development families (docs/quality.md).
 Merging has one exception: where the error returns after at least a window length under the
 threshold and rises above ``ESCALATION_FACTOR`` times the event's peak so far, something new and worse
@@ -54,6 +56,8 @@ def merge_flagged_windows(
     segment: np.ndarray,
     step_errors: np.ndarray,
     min_windows: int | None = None,
+    *,
+    scored_before: bool = False,
 ) -> list[Event]:
     """Group windows with error above ``threshold`` into events, each bounded by its hot rows.
 
@@ -61,7 +65,10 @@ def merge_flagged_windows(
     when their starts are fewer than ``MERGE_GAP_WINDOWS * length`` rows apart, and never across a gap
     in the data (``segment`` gives each row's segment), unless the error escalates (see the module);
     a group of fewer than ``min_windows`` flagged windows (default ``MIN_FLAGGED_WINDOWS``) is
-    dropped; ``step_errors`` is the
+    dropped, unless ``scored_before`` (an earlier run scored the windows before ``starts[0]``) and it
+    begins at the first window: it may be the rest of a group that run saw the start of, and a
+    scheduled run every few rows would otherwise never see enough windows of an anomaly at once;
+    ``step_errors`` is the
     per-row error used to place the peak and to bound the event: its first and last rows are the first
     and last of its windows' rows whose step error is at least ``LOCALISE_FRACTION`` of the peak's.
     """
@@ -81,7 +88,7 @@ def merge_flagged_windows(
         for part in _split_at_escalations(group, starts, window_errors, length, needed)
     )
     for group, confirming in parts:
-        if group.size < needed:
+        if group.size < needed and not (scored_before and group[0] == 0):
             continue
         first_row = int(starts[group[0]])
         last_row = int(starts[group[-1]] + length - 1)

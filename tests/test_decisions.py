@@ -121,3 +121,20 @@ def test_detector_tunes_on_labels_inside_its_rows_and_dynamic_prunes_events():
     assert len(pruned.events) < len(unpruned)
     assert any(event.first_row <= 300 <= event.last_row for event in pruned.events)
     assert pruned.flagged_windows.sum() < sum(event.n_windows for event in unpruned)
+
+
+def test_a_run_of_new_rows_keeps_a_short_group_at_its_first_window_as_the_rest_of_an_earlier_one():
+    # a scheduled run every row scores one window: were it held to MIN_FLAGGED_WINDOWS, no anomaly
+    # would ever be an event; a short group is kept where it begins at the first window of such a run
+    errors = np.full(N_SCORED, 0.5)
+    errors[:2] = 3.0
+    errors[20:22] = 3.0  # the same, inside the run: a blip
+    scores = WindowScores(
+        starts=np.arange(N_SCORED), window_errors=errors, step_errors=np.zeros((N_SCORED, 3))
+    )
+    detector = _Decided(_fixed("block_maxima", 1.0), 1.0)
+    one_shot = decide(detector, _stream(N_SCORED + 10), scores)
+    assert one_shot.events == []
+    later = decide(detector, _stream(N_SCORED + 10), scores, first_row=2)
+    assert [event.window_positions.tolist() for event in later.events] == [[0, 1]]
+    assert later.alarm_rows(causal=True).tolist() == [1 + 2]
