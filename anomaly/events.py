@@ -55,8 +55,8 @@ def merge_flagged_windows(
     length: int,
     segment: np.ndarray,
     step_errors: np.ndarray,
-    min_windows: int | None = None,
     *,
+    min_windows: int,
     scored_before: bool = False,
 ) -> list[Event]:
     """Group windows with error above ``threshold`` into events, each bounded by its hot rows.
@@ -64,7 +64,7 @@ def merge_flagged_windows(
     ``starts`` (sorted) and ``window_errors`` describe the scored windows; two flagged windows join
     when their starts are fewer than ``MERGE_GAP_WINDOWS * length`` rows apart, and never across a gap
     in the data (``segment`` gives each row's segment), unless the error escalates (see the module);
-    a group of fewer than ``min_windows`` flagged windows (default ``MIN_FLAGGED_WINDOWS``) is
+    a group of fewer than ``min_windows`` flagged windows (the detector's ``windows_to_confirm``) is
     dropped, unless ``scored_before`` (an earlier run scored the windows before ``starts[0]``) and it
     begins at the first window: it may be the rest of a group that run saw the start of, and a
     scheduled run every few rows would otherwise never see enough windows of an anomaly at once;
@@ -72,7 +72,6 @@ def merge_flagged_windows(
     per-row error used to place the peak and to bound the event: its first and last rows are the first
     and last of its windows' rows whose step error is at least ``LOCALISE_FRACTION`` of the peak's.
     """
-    needed = MIN_FLAGGED_WINDOWS if min_windows is None else min_windows
     flagged = np.flatnonzero(window_errors > threshold)
     if flagged.size == 0:
         return []
@@ -85,10 +84,10 @@ def merge_flagged_windows(
     parts = (
         part
         for group in np.split(flagged, np.flatnonzero(new_group)[1:])
-        for part in _split_at_escalations(group, starts, window_errors, length, needed)
+        for part in _split_at_escalations(group, starts, window_errors, length, min_windows)
     )
     for group, confirming in parts:
-        if group.size < needed and not (scored_before and group[0] == 0):
+        if group.size < min_windows and not (scored_before and group[0] == 0):
             continue
         first_row = int(starts[group[0]])
         last_row = int(starts[group[-1]] + length - 1)

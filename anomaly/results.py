@@ -34,8 +34,9 @@ class Event:
     high (``anomaly.events``); ``peak_row`` is where it is largest; ``peak_error`` is the largest
     window error (the threshold's scale), so ``severity = peak_error / threshold`` is at least 1.
     ``window_positions`` index the scored windows that belong to the event (its flagged ones), and
-    ``confirming_position`` the one of them that confirms it (``anomaly.events.MIN_FLAGGED_WINDOWS``):
-    a detector seeing rows as they come can alarm at that window's last row.
+    ``confirming_position`` the one of them that confirms it (the detector's ``windows_to_confirm``-th,
+    or where an escalation rises: ``anomaly.events``): a detector seeing rows as they come can alarm
+    at that window's last row.
     """
 
     first_row: int

@@ -7,7 +7,15 @@ def _merge(starts, errors, threshold=1.0, length=3, segment=None, n_rows=20):
     starts = np.asarray(starts)
     segment = np.zeros(n_rows, dtype=int) if segment is None else np.asarray(segment)
     step_errors = np.zeros(n_rows)
-    return merge_flagged_windows(starts, np.asarray(errors, float), threshold, length, segment, step_errors)
+    return merge_flagged_windows(
+        starts,
+        np.asarray(errors, float),
+        threshold,
+        length,
+        segment,
+        step_errors,
+        min_windows=MIN_FLAGGED_WINDOWS,
+    )
 
 
 def test_overlapping_flagged_windows_make_one_event():
@@ -76,7 +84,9 @@ def test_peak_is_where_step_error_is_largest():
     step_errors = np.zeros(n_windows + 3)
     step_errors[3] = 9.0
     errors = np.r_[0.0, [2.0] * MIN_FLAGGED_WINDOWS, 0.0]
-    events = merge_flagged_windows(starts, errors, 1.0, 3, np.zeros(n_windows + 3, int), step_errors)
+    events = merge_flagged_windows(
+        starts, errors, 1.0, 3, np.zeros(n_windows + 3, int), step_errors, min_windows=MIN_FLAGGED_WINDOWS
+    )
     assert events[0].peak_row == 3
 
 
@@ -91,7 +101,9 @@ def test_an_event_is_cut_to_the_rows_where_its_error_is_high():
     step_errors[12] = 2.9  # under half the peak: outside
     errors = np.zeros(30)
     errors[10 : 10 + MIN_FLAGGED_WINDOWS] = 2.0
-    (event,) = merge_flagged_windows(np.arange(30), errors, 1.0, 8, np.zeros(40, dtype=int), step_errors)
+    (event,) = merge_flagged_windows(
+        np.arange(30), errors, 1.0, 8, np.zeros(40, dtype=int), step_errors, min_windows=MIN_FLAGGED_WINDOWS
+    )
     assert (event.first_row, event.peak_row, event.last_row) == (17, 18, 19)
     assert event.n_windows == MIN_FLAGGED_WINDOWS
 

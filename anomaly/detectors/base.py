@@ -134,8 +134,8 @@ class Detector(ABC):
     @property
     def windows_to_confirm(self) -> int:
         """Flagged windows that make an event (``anomaly.events.MIN_FLAGGED_WINDOWS``): a window's error
-        describes all of its rows, so every window holding an anomalous row sees the anomaly, and one
-        or two windows at the threshold are its noise."""
+        describes all of its rows, so every window holding an anomalous row sees the anomaly, and a few
+        windows at the threshold are its noise."""
         return events.MIN_FLAGGED_WINDOWS
 
     @property
