@@ -12,7 +12,7 @@ import numpy as np
 
 from anomaly.data.types import PreparedStream
 from anomaly.decisions import Decisions, decide
-from anomaly.results import KeptWindows, StreamAnalysis, WindowScores
+from anomaly.results import KeptWindows, OpenEvent, StreamAnalysis, WindowScores
 from anomaly.timing import PhaseTimer
 
 if TYPE_CHECKING:
@@ -26,15 +26,18 @@ def analyse_stream(
     first_row: int = 0,
     normal_sample_every: int = 24,
     timer: PhaseTimer | None = None,
+    open_event: OpenEvent | None = None,
 ) -> StreamAnalysis:
     """Score the rows of ``stream`` from ``first_row`` on, decide its events and pick the kept windows.
 
-    With ``timer``, scoring and deciding count as its phase ``score``, the kept windows' embeddings,
-    clusters and map positions as ``embed``."""
+    ``open_event`` is the latest event that earlier runs of the same model decided: new flagged
+    windows within its merge gap continue it (``anomaly.decisions.decide``). With ``timer``, scoring
+    and deciding count as its phase ``score``, the kept windows' embeddings, clusters and map
+    positions as ``embed``."""
     timer = timer or PhaseTimer()
     with timer.phase("score"):
         scores = detector.score_samples(stream, first_row=first_row)
-        decisions = decide(detector, stream, scores, first_row=first_row)
+        decisions = decide(detector, stream, scores, first_row=first_row, open_event=open_event)
     with timer.phase("embed"):
         kept = _keep_windows(detector, stream, scores, decisions, normal_sample_every)
     return StreamAnalysis(
@@ -46,6 +49,7 @@ def analyse_stream(
         flagged_windows=decisions.flagged_windows,
         events=decisions.events,
         kept=kept,
+        open_event=open_event,
     )
 
 

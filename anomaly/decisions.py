@@ -6,7 +6,9 @@ same decisions: windows above the detector's threshold, merged into events where
 fewer than ``MERGE_GAP_WINDOWS`` window lengths apart within a segment, groups of fewer flagged
 windows than the detector's ``windows_to_confirm`` dropped (``anomaly.events``), then
 passed through the threshold method's own step on events (telemanom's pruning for the dynamic
-threshold), against the largest normal error known.
+threshold), against the largest normal error known. Windows within the merge gap of the stream's open
+event (the latest one its model decided in an earlier run) continue that event instead of raising
+another alarm, so a scheduled run decides as one decision over all the model's rows would.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 from anomaly.data.types import PreparedStream
-from anomaly.events import merge_flagged_windows
-from anomaly.results import Event, WindowScores
+from anomaly.events import OpenEventRows, merge_flagged_windows
+from anomaly.results import Event, OpenEvent, WindowScores
 from anomaly.windowing import max_over_covering_windows, mean_over_covering_windows
 
 if TYPE_CHECKING:
@@ -42,18 +45,21 @@ class Decisions:
     window_starts: np.ndarray
     window_length: int
 
-    def alarm_rows(self, *, causal: bool) -> np.ndarray:
-        """The row at which each event raises its one alarm (sorted): its first row, or with ``causal``
-        the last row of its confirming window (``Event.confirming_position``), the earliest row at
-        which a detector that sees rows as they arrive can know of it."""
+    def alarm_row(self, event: Event, *, causal: bool) -> int | None:
+        """The row at which ``event`` raises its one alarm: its first row, or with ``causal`` the last
+        row of its confirming window (``Event.confirming_position``), the earliest row at which a
+        detector that sees rows as they arrive can know of it; ``None`` for an event that continues
+        one an earlier run alarmed."""
+        if event.continues:
+            return None
         if causal:
-            rows = [
-                self.window_starts[event.confirming_position] + self.window_length - 1
-                for event in self.events
-            ]
-        else:
-            rows = [event.first_row for event in self.events]
-        return np.array(rows, dtype=int)
+            return int(self.window_starts[event.confirming_position]) + self.window_length - 1
+        return event.first_row
+
+    def alarm_rows(self, *, causal: bool) -> np.ndarray:
+        """The rows at which the events raise alarms (``alarm_row``), sorted."""
+        rows = [self.alarm_row(event, causal=causal) for event in self.events]
+        return np.array([row for row in rows if row is not None], dtype=int)
 
     def event_spans(self, *, causal: bool) -> list[tuple[int, int]]:
         """Each event's first and last row, as its alarm sees them: the localised event, or with
@@ -78,9 +84,16 @@ class Decisions:
 
 
 def decide(
-    detector: Detector, stream: PreparedStream, scores: WindowScores, *, first_row: int = 0
+    detector: Detector,
+    stream: PreparedStream,
+    scores: WindowScores,
+    *,
+    first_row: int = 0,
+    open_event: OpenEvent | None = None,
 ) -> Decisions:
-    """Events and per-row errors of ``scores`` (``detector.score_samples(stream, first_row=...)``)."""
+    """Events and per-row errors of ``scores`` (``detector.score_samples(stream, first_row=...)``);
+    flagged windows within the merge gap of ``open_event`` (the latest event earlier runs decided)
+    continue it (``Event.continues``) rather than raise another alarm."""
     length = detector.window.length
     threshold = detector.threshold_
     n_rows = len(stream.values)
@@ -96,15 +109,18 @@ def decide(
         step_errors,
         min_windows=detector.windows_to_confirm,
         scored_before=first_row > 0,
+        open_event=_in_rows(open_event, stream, threshold),
     )
-    events = candidates
-    if candidates:
+    # A continuation was decided (and alarmed) with the earlier event; only new events are pruned.
+    events = [event for event in candidates if event.continues]
+    new = [event for event in candidates if not event.continues]
+    if new:
         unflagged_max = float(scores.window_errors[scores.window_errors <= threshold].max(initial=0.0))
         keep = detector.threshold_method_.keep_events(
-            np.array([event.peak_error for event in candidates]),
+            np.array([event.peak_error for event in new]),
             max(detector.max_normal_error_, unflagged_max),
         )
-        events = [event for event, kept in zip(candidates, keep, strict=True) if kept]
+        events += [event for event, kept in zip(new, keep, strict=True) if kept]
     flagged = np.zeros(len(scores.starts), dtype=bool)
     for event in events:
         flagged[event.window_positions] = True
@@ -116,3 +132,18 @@ def decide(
         window_starts=scores.starts,
         window_length=length,
     )
+
+
+def _in_rows(open_event: OpenEvent | None, stream: PreparedStream, threshold: float) -> OpenEventRows | None:
+    """``open_event`` in ``stream``'s rows (its last window's start counted in grid steps from the
+    first row, negative before it) and on ``threshold``'s scale."""
+    if open_event is None:
+        return None
+    index = stream.values.index
+    last_start = pd.Timestamp(open_event.last_window_start)  # stored times are UTC, naive in SQLite
+    last_start = last_start.tz_localize("UTC") if last_start.tzinfo is None else last_start.tz_convert("UTC")
+    if last_start >= index[0]:
+        row = int(index.searchsorted(last_start, side="right")) - 1
+    else:
+        row = -int(np.ceil((index[0] - last_start) / stream.frequency))
+    return OpenEventRows(last_start=row, peak_error=open_event.severity * threshold)

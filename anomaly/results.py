@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,8 @@ class Event:
     ``window_positions`` index the scored windows that belong to the event (its flagged ones), and
     ``confirming_position`` the one of them that confirms it (the detector's ``windows_to_confirm``-th,
     or where an escalation rises: ``anomaly.events``): a detector seeing rows as they come can alarm
-    at that window's last row.
+    at that window's last row. An event that ``continues`` the stream's open event (``OpenEvent``)
+    is the rest of one an earlier run decided and alarmed: it extends that one and raises no alarm.
     """
 
     first_row: int
@@ -46,11 +48,30 @@ class Event:
     severity: float
     window_positions: np.ndarray
     confirming_position: int
+    continues: bool = False
 
     @property
     def n_windows(self) -> int:
         """How many flagged windows the event merges."""
         return len(self.window_positions)
+
+
+@dataclass(frozen=True)
+class OpenEvent:
+    """The latest event that earlier runs of a stream decided, which new flagged windows may continue.
+
+    Events are decided run by run (a scheduled run, a streaming chunk after a retrain), but an anomaly
+    does not end where a run does: windows flagged within the merge gap of ``last_window_start`` (the
+    start of its last flagged window) continue it, so it is stored, and alerted, once, as one decision
+    over all the rows would (the evaluation protocols' decision). Only the model version that decided
+    it continues it: a new version judges afresh, and one that still flags the rows it has just
+    learnt from raises a new alarm (carrying events across retrains cost quality: docs/quality.md).
+    ``severity`` is its peak error over the threshold it was judged by; ``anomaly_id`` its stored row.
+    """
+
+    last_window_start: pd.Timestamp
+    severity: float
+    anomaly_id: int
 
 
 @dataclass(frozen=True)
@@ -82,7 +103,8 @@ class StreamAnalysis:
     ``row_errors`` (n_rows,) is, for each row, the largest error of the windows covering it (the
     threshold's scale; NaN before ``first_row``); ``step_errors`` (n_rows,) the mean per-step error
     there; ``flagged_windows`` (n_windows,) the windows that belong to an event after the decision
-    (pruned events' windows are not flagged).
+    (pruned events' windows are not flagged); ``open_event`` the earlier event that an event which
+    ``continues`` extends.
     """
 
     first_row: int
@@ -93,6 +115,7 @@ class StreamAnalysis:
     flagged_windows: np.ndarray
     events: list[Event]
     kept: KeptWindows
+    open_event: OpenEvent | None = None
 
     @property
     def scored_rows(self) -> np.ndarray:

@@ -30,7 +30,7 @@ from pipelines.artifacts import artifact_dir
 
 if TYPE_CHECKING:
     from anomaly.detectors import Detector
-    from anomaly.results import StreamAnalysis
+    from anomaly.results import OpenEvent, StreamAnalysis
 
 log = logging.getLogger("anomaly")
 
@@ -101,7 +101,7 @@ def compute_stream(
                 detector = load_detector(Path(state.active_model.artifact))
             if not _read_enough(raw, stream, state, detector, config, command):
                 raw, stream, first_row = _reread_whole(raw.name, state, config, timer)
-            analysis = _analyse(detector, stream, first_row, config, timer)
+            analysis = _analyse(detector, stream, first_row, config, timer, state.open_event)
             if command is Command.RUN and config.retrain.drift:
                 reason = retrain_reason(
                     state.active_model, stream, drift_sample(analysis), config.retrain, now
@@ -128,8 +128,8 @@ def compute_stream(
             detector.training_summary(),
         )
         if command is not Command.TRAIN:
-            # The new rows are scored by the version that is active from now on.
-            analysis = _analyse(detector, stream, first_row, config, timer)
+            # The new rows are scored by the version that is active from now on, which judges afresh.
+            analysis = _analyse(detector, stream, first_row, config, timer, None)
     return StreamComputation(stream=stream, new_model=new_model, analysis=analysis, phases=timer.seconds)
 
 
@@ -175,9 +175,15 @@ def write_stream(
 
 
 def _analyse(
-    detector: Detector, stream: PreparedStream, first_row: int, config: PipelineConfig, timer: PhaseTimer
+    detector: Detector,
+    stream: PreparedStream,
+    first_row: int,
+    config: PipelineConfig,
+    timer: PhaseTimer,
+    open_event: OpenEvent | None,
 ) -> StreamAnalysis:
-    """Score ``stream`` from ``first_row`` on and derive its events and kept windows, timed on ``timer``."""
+    """Score ``stream`` from ``first_row`` on and derive its events and kept windows, timed on ``timer``;
+    ``open_event`` is the latest anomaly of ``detector``'s model version, which new windows may continue."""
     from anomaly.analysis import analyse_stream
 
     return analyse_stream(
@@ -186,6 +192,7 @@ def _analyse(
         first_row=first_row,
         normal_sample_every=config.embeddings.normal_sample_every,
         timer=timer,
+        open_event=open_event,
     )
 
 

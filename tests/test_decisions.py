@@ -14,7 +14,7 @@ from anomaly.data.types import PreparationReport, PreparedStream
 from anomaly.decisions import decide
 from anomaly.detectors import LSTMAutoencoderDetector
 from anomaly.events import MIN_FLAGGED_WINDOWS
-from anomaly.results import WindowScores
+from anomaly.results import OpenEvent, WindowScores
 from anomaly.thresholds import Threshold, threshold_config, threshold_for
 from tests.conftest import prepared_stream, sensor_frame
 
@@ -138,3 +138,32 @@ def test_a_run_of_new_rows_keeps_a_short_group_at_its_first_window_as_the_rest_o
     later = decide(detector, _stream(N_SCORED + 10), scores, first_row=2)
     assert [event.window_positions.tolist() for event in later.events] == [[0, 1]]
     assert later.alarm_rows(causal=True).tolist() == [1 + 2]
+
+
+def test_windows_continuing_the_open_event_raise_no_alarm_and_are_not_pruned():
+    # the open event's last flagged window started two rows before this stream's first row read;
+    # the first windows here (barely above the threshold: 'dynamic' would prune them) continue it
+    stream = _stream(N_SCORED + 10)
+    errors = np.full(N_SCORED, 0.5)
+    errors[:2] = 1.05
+    errors[BARELY] = 3.0
+    scores = WindowScores(
+        starts=np.arange(N_SCORED), window_errors=errors, step_errors=np.zeros((N_SCORED, 3))
+    )
+    earlier = OpenEvent(
+        last_window_start=stream.values.index[0] - 2 * stream.frequency, severity=2.0, anomaly_id=7
+    )
+    detector = _Decided(_fixed("dynamic", 1.0, dynamic_min_decrease=0.13), 1.0)
+    decisions = decide(detector, stream, scores, first_row=0, open_event=earlier)
+    assert [(event.continues, event.window_positions[0]) for event in decisions.events] == [
+        (True, 0),
+        (False, BARELY.start),
+    ]
+    assert decisions.flagged_windows[:2].all()
+    assert decisions.alarm_rows(causal=True).tolist() == [BARELY.stop - 1 + 2]
+    assert decisions.alarm_rows(causal=False).tolist() == [BARELY.start]
+    # stored times come back naive from SQLite: they are UTC
+    naive = OpenEvent(
+        last_window_start=earlier.last_window_start.tz_localize(None), severity=2.0, anomaly_id=7
+    )
+    assert decide(detector, stream, scores, open_event=naive).events[0].continues

@@ -1,9 +1,15 @@
 import numpy as np
 
-from anomaly.events import ESCALATION_FACTOR, MERGE_GAP_WINDOWS, MIN_FLAGGED_WINDOWS, merge_flagged_windows
+from anomaly.events import (
+    ESCALATION_FACTOR,
+    MERGE_GAP_WINDOWS,
+    MIN_FLAGGED_WINDOWS,
+    OpenEventRows,
+    merge_flagged_windows,
+)
 
 
-def _merge(starts, errors, threshold=1.0, length=3, segment=None, n_rows=20):
+def _merge(starts, errors, threshold=1.0, length=3, segment=None, n_rows=20, open_event=None):
     starts = np.asarray(starts)
     segment = np.zeros(n_rows, dtype=int) if segment is None else np.asarray(segment)
     step_errors = np.zeros(n_rows)
@@ -15,6 +21,7 @@ def _merge(starts, errors, threshold=1.0, length=3, segment=None, n_rows=20):
         segment,
         step_errors,
         min_windows=MIN_FLAGGED_WINDOWS,
+        open_event=open_event,
     )
 
 
@@ -134,3 +141,40 @@ def test_a_return_after_a_dip_shorter_than_a_window_stays_in_its_event_however_h
     errors[MIN_FLAGGED_WINDOWS + 2 : 2 * MIN_FLAGGED_WINDOWS + 2] = 100.0  # starts 3 rows on: not > 3
     (event,) = _merge(starts, errors, n_rows=len(starts) + 3)
     assert event.n_windows == 2 * MIN_FLAGGED_WINDOWS
+
+
+def test_windows_within_the_merge_gap_of_the_open_event_continue_it_however_few():
+    # the open event's last flagged window started 4 rows before this run's first row (length 3);
+    # two flagged windows soon after continue it (no alarm of their own), later ones make a new event
+    errors = np.zeros(40)
+    errors[2:4] = 2.0
+    far = 2 + MERGE_GAP_WINDOWS * 3 + 2
+    errors[far : far + MIN_FLAGGED_WINDOWS] = 2.0
+    earlier = OpenEventRows(last_start=-4, peak_error=1.5)
+    continued, new = _merge(np.arange(40), errors, n_rows=45, open_event=earlier)
+    assert continued.continues and continued.window_positions.tolist() == [2, 3]
+    assert not new.continues and new.first_row == far
+    # without the open event the two windows are a blip; beyond the merge gap they are one too
+    assert [e.first_row for e in _merge(np.arange(40), errors, n_rows=45)] == [far]
+    gone = OpenEventRows(last_start=2 - MERGE_GAP_WINDOWS * 3, peak_error=1.5)
+    assert [e.continues for e in _merge(np.arange(40), errors, n_rows=45, open_event=gone)] == [False]
+
+
+def test_the_open_event_is_not_continued_across_a_gap_in_the_data_nor_by_a_far_worse_return():
+    errors = np.zeros(20)
+    errors[5 : 5 + MIN_FLAGGED_WINDOWS] = 2.0
+    earlier = OpenEventRows(last_start=1, peak_error=1.5)
+    (same,) = _merge(np.arange(20), errors, n_rows=25, open_event=earlier)
+    assert same.continues
+    segment = np.zeros(25, dtype=int)
+    segment[4:] = 1  # a gap between the open event and these windows
+    (after_gap,) = _merge(np.arange(20), errors, segment=segment, n_rows=25, open_event=earlier)
+    assert not after_gap.continues
+    # a return more than a window length on, above ESCALATION_FACTOR x its peak: a new, worse fault
+    worse = errors * (ESCALATION_FACTOR * 1.5 / 2.0 + 0.1)
+    (escalated,) = _merge(np.arange(20), worse, n_rows=25, open_event=earlier)
+    assert not escalated.continues and escalated.first_row == 5
+    # within a window length of the open event's last window, it is the same run still rising
+    close = OpenEventRows(last_start=3, peak_error=1.5)
+    (rising,) = _merge(np.arange(20), worse, n_rows=25, open_event=close)
+    assert rising.continues

@@ -4,10 +4,12 @@
   score every row.
 - ``streaming`` (NAB's rules): fit on NAB's probationary rows, the first ``min(floor(0.15 n), 750)``,
   then score the rest chunk by chunk as scheduled runs would, retraining before each chunk on the rows
-  seen so far; a new chunk starts when the rows seen have doubled since the last fit (750, 1,500, 3,000
-  ... rows), so retraining costs about two fits on the whole series, however long it is. Each chunk is
-  prepared from the rows up to its end only and rows are scored by the window ending at them, so a row's score
-  depends on no later row (apart from rows sharing its grid step when irregular data is resampled).
+  seen so far (each chunk's model judges its rows afresh, as a pipeline's new model version does:
+  ``anomaly.results.OpenEvent``); a new chunk starts when the rows seen have doubled since the last
+  fit (750, 1,500, 3,000 ... rows), so retraining costs about two fits on the whole series, however
+  long it is. Each chunk is prepared from the rows up to its end only and rows are scored by the
+  window ending at them, so a row's score depends on no later row (apart from rows sharing its grid
+  step when irregular data is resampled).
 
 Alarms are decided by the pipeline's own path (``anomaly.decisions.decide``: merged events, the
 threshold method's pruning), one alarm per event: offline at the event's first row, as the pipeline
@@ -121,8 +123,9 @@ def _scores_follow_decisions(
     just_under = threshold * (1 - 1e-9) if threshold > 0 else threshold
     just_over = threshold * (1 + 1e-9) if threshold > 0 else 1e-12
     followed = np.where(~decisions.event_rows(causal=causal) & (errors > threshold), just_under, errors)
-    alarms = decisions.alarm_rows(causal=causal)
-    for alarm, (first, last) in zip(alarms, decisions.event_spans(causal=causal), strict=True):
+    for event, (first, last) in zip(decisions.events, decisions.event_spans(causal=causal), strict=True):
+        alarm = decisions.alarm_row(event, causal=causal)
+        alarm = first if alarm is None else alarm  # a continuation's alarm was raised before its rows
         followed[first:alarm] = np.minimum(followed[first:alarm], just_under)
         span = followed[alarm : last + 1]
         span[np.isfinite(span)] = np.maximum(span[np.isfinite(span)], just_over)

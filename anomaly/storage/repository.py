@@ -7,9 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import pandas as pd
 from sqlalchemy import Connection, func, select
 
-from anomaly.storage.schema import Anomaly, Model, Stream
+from anomaly.results import OpenEvent
+from anomaly.storage.schema import Anomaly, Model, Stream, Window
 
 EXCLUDED_FROM_TRAINING = ("confirmed",)
 """Anomaly statuses whose rows are kept out of a stream's retraining data.
@@ -44,6 +46,8 @@ class StreamState:
     ``confirmed_spans`` are the (start, end) timestamps of anomalies an analyst confirmed, which
     retraining keeps out of the training data (see ``EXCLUDED_FROM_TRAINING``). ``frequency`` (the
     grid step, as ``streams.frequency`` writes it) and ``channels`` are those of the last run.
+    ``open_event`` is the latest anomaly the active model raised, which new flagged windows of that
+    model may continue (``anomaly.results.OpenEvent``).
     """
 
     stream_id: int | None
@@ -53,6 +57,7 @@ class StreamState:
     confirmed_spans: tuple[tuple[datetime, datetime], ...] = ()
     frequency: str | None = None
     channels: tuple[str, ...] | None = None
+    open_event: OpenEvent | None = None
 
     @property
     def active_model_id(self) -> int | None:
@@ -77,6 +82,28 @@ def stream_state(connection: Connection, name: str) -> StreamState:
         confirmed_spans=tuple(reviewed_anomaly_spans(connection, stream.id)),
         frequency=stream.frequency,
         channels=tuple(stream.channels),
+        open_event=latest_anomaly(connection, stream.id, active.model_id) if active else None,
+    )
+
+
+def latest_anomaly(connection: Connection, stream_id: int, model_id: int) -> OpenEvent | None:
+    """The latest anomaly that model ``model_id`` raised on stream ``stream_id``, with the start of its
+    last flagged window (two indexed lookups, whatever the history's length)."""
+    anomaly = connection.execute(
+        select(Anomaly.id, Anomaly.severity)
+        .where(Anomaly.stream_id == stream_id, Anomaly.model_id == model_id)
+        .order_by(Anomaly.start_ts.desc(), Anomaly.id.desc())
+        .limit(1)
+    ).first()
+    if anomaly is None:
+        return None
+    last_window_start = connection.execute(
+        select(func.max(Window.start_ts)).where(Window.anomaly_id == anomaly.id)
+    ).scalar()
+    if last_window_start is None:
+        return None
+    return OpenEvent(
+        last_window_start=pd.Timestamp(last_window_start), severity=anomaly.severity, anomaly_id=anomaly.id
     )
 
 

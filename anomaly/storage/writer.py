@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import Connection, insert, select, update
 
 from anomaly.data.types import PreparedStream
-from anomaly.results import StreamAnalysis
+from anomaly.results import Event, StreamAnalysis
 from anomaly.storage.outbox import queue_anomaly_alerts
 from anomaly.storage.schema import Anomaly, Model, Stream, Window
 from anomaly.storage.score_rows import ScoreRows, insert_scores
@@ -60,7 +60,8 @@ def write_stream_results(
 
     With ``alert_min_severity`` set, every new event at least that severe gets its notification queued
     in the alert outbox, in this same transaction: the event and its alert are stored together or not
-    at all."""
+    at all. An event that continues the stream's open anomaly (``Event.continues``) extends that row
+    and is neither counted nor alerted again."""
     stream_id = _upsert_stream(connection, stream)
     model_id = _insert_model(connection, stream_id, new_model) if new_model else active_model_id
     if analysis is None or model_id is None:
@@ -69,17 +70,21 @@ def write_stream_results(
     # a time must not pay for converting all of it on every run.
     timestamps = stream.values.index
     n_scores = _insert_scores(connection, run_id, stream_id, model_id, stream, analysis)
-    anomaly_ids = _insert_anomalies(connection, run_id, stream_id, model_id, analysis, timestamps)
+    anomaly_ids = _write_anomalies(connection, run_id, stream_id, model_id, analysis, timestamps)
+    new_events = [
+        (anomaly_id, event)
+        for anomaly_id, event in zip(anomaly_ids, analysis.events, strict=True)
+        if not event.continues
+    ]
     if alert_min_severity is not None:
-        events = zip(anomaly_ids, analysis.events, strict=True)
-        alerted = [anomaly_id for anomaly_id, event in events if event.severity >= alert_min_severity]
+        alerted = [anomaly_id for anomaly_id, event in new_events if event.severity >= alert_min_severity]
         queue_anomaly_alerts(connection, run_id, alerted, datetime.now(UTC))
     n_windows = _insert_windows(connection, run_id, stream_id, model_id, analysis, anomaly_ids, timestamps)
     scored_rows = analysis.scored_rows
     if len(scored_rows):
         last_scored_ts = timestamps[scored_rows[-1]].to_pydatetime()
         connection.execute(update(Stream).where(Stream.id == stream_id).values(last_scored_ts=last_scored_ts))
-    return WrittenCounts(scores=n_scores, windows=n_windows, anomalies=len(anomaly_ids))
+    return WrittenCounts(scores=n_scores, windows=n_windows, anomalies=len(new_events))
 
 
 def _upsert_stream(connection: Connection, stream: PreparedStream) -> int:
@@ -157,7 +162,7 @@ def _insert_scores(
     )
 
 
-def _insert_anomalies(
+def _write_anomalies(
     connection: Connection,
     run_id: int,
     stream_id: int,
@@ -165,26 +170,61 @@ def _insert_anomalies(
     analysis: StreamAnalysis,
     timestamps: pd.DatetimeIndex,
 ) -> list[int]:
-    return [
-        connection.execute(
-            insert(Anomaly)
-            .values(
-                stream_id=stream_id,
-                model_id=model_id,
-                run_id=run_id,
-                start_ts=timestamps[event.first_row].to_pydatetime(),
-                end_ts=timestamps[event.last_row].to_pydatetime(),
-                peak_ts=timestamps[event.peak_row].to_pydatetime(),
-                peak_error=event.peak_error,
-                threshold=analysis.threshold,
-                severity=event.severity,
-                n_windows=event.n_windows,
-                status="open",
-            )
-            .returning(Anomaly.id)
-        ).scalar_one()
-        for event in analysis.events
-    ]
+    """The anomaly row of each event: a new one, or, for an event that continues the open anomaly,
+    that row extended (``_extend_anomaly``)."""
+    ids = []
+    for event in analysis.events:
+        if event.continues and analysis.open_event is not None:
+            open_id = analysis.open_event.anomaly_id
+            ids.append(_extend_anomaly(connection, open_id, event, analysis, timestamps))
+            continue
+        ids.append(
+            connection.execute(
+                insert(Anomaly)
+                .values(
+                    stream_id=stream_id,
+                    model_id=model_id,
+                    run_id=run_id,
+                    start_ts=timestamps[event.first_row].to_pydatetime(),
+                    end_ts=timestamps[event.last_row].to_pydatetime(),
+                    peak_ts=timestamps[event.peak_row].to_pydatetime(),
+                    peak_error=event.peak_error,
+                    threshold=analysis.threshold,
+                    severity=event.severity,
+                    n_windows=event.n_windows,
+                    status="open",
+                )
+                .returning(Anomaly.id)
+            ).scalar_one()
+        )
+    return ids
+
+
+def _extend_anomaly(
+    connection: Connection,
+    anomaly_id: int,
+    event: Event,
+    analysis: StreamAnalysis,
+    timestamps: pd.DatetimeIndex,
+) -> int:
+    """Extend stored anomaly ``anomaly_id`` by ``event``, its continuation: a later end, more windows,
+    and its peak where the continuation rises higher. Its run, model and analyst status stay."""
+    stored = connection.execute(
+        select(Anomaly.end_ts, Anomaly.severity, Anomaly.n_windows).where(Anomaly.id == anomaly_id)
+    ).one()
+    fields: dict[str, Any] = {
+        "end_ts": max(pd.Timestamp(stored.end_ts), timestamps[event.last_row]).to_pydatetime(),
+        "n_windows": stored.n_windows + event.n_windows,
+    }
+    if event.severity > stored.severity:
+        fields |= {
+            "peak_ts": timestamps[event.peak_row].to_pydatetime(),
+            "peak_error": event.peak_error,
+            "threshold": analysis.threshold,
+            "severity": event.severity,
+        }
+    connection.execute(update(Anomaly).where(Anomaly.id == anomaly_id).values(**fields))
+    return anomaly_id
 
 
 def _insert_windows(
