@@ -196,10 +196,14 @@ Duration = Annotated[
 class RetrainConfig(_Section):
     """When a stream gets a new model version.
 
-    ``policy`` sets the baseline: 'first_sight' trains a stream's first model and keeps it,
-    'every_run' trains a new version on every run. With 'first_sight' the triggers below each add a
-    reason to train a new version; all are off by default so that scheduled runs stay predictable
-    (drift testing in particular costs a scoring pass and reacts to the data, so it is opt-in).
+    ``policy`` sets the baseline: 'first_sight' trains a stream's first model, 'every_run' trains a
+    new version on every run. With 'first_sight' the triggers below each add a reason to train a new
+    version. ``growth`` is on by default: a model fitted on a short history (every stream's first) is
+    the weakest and a frozen one alarms for ever after a lasting change, so a new version is trained
+    each time the history has doubled, a schedule whose cost is about two fits on the whole history
+    however long it grows, and the one the streaming evaluation measures (docs/quality.md). The others
+    are off by default so that scheduled runs stay predictable (drift testing in particular costs a
+    scoring pass and reacts to the data, so it is opt-in).
     """
 
     policy: Literal["first_sight", "every_run"] = "first_sight"
@@ -208,6 +212,12 @@ class RetrainConfig(_Section):
     )
     max_new_rows: int | None = Field(
         None, ge=1, description="retrain when this many rows arrived after the active model's training data"
+    )
+    growth: float | None = Field(
+        2.0,
+        gt=1,
+        description="retrain when the stream's history spans this many times what the active model was "
+        "trained on (2: each time it doubles); false to keep a model until another trigger",
     )
     drift: bool = Field(
         False,
@@ -218,6 +228,12 @@ class RetrainConfig(_Section):
     drift_min_windows: int = Field(
         200, ge=10, description="fewest unflagged windows scored in a run before drift is tested"
     )
+
+    @field_validator("growth", mode="before")
+    @classmethod
+    def _growth_off(cls, value: object) -> object:
+        """``false`` (TOML has no null) turns the trigger off."""
+        return None if value is False else value
 
     @field_validator("max_age")
     @classmethod

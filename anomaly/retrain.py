@@ -1,9 +1,9 @@
 """When a stream needs a new model version, and which rows the new version must not learn from.
 
 - ``retrain_reason`` says why the active model should be replaced (none yet, policy, age, new rows,
-  drifted errors), or ``None`` to keep it; the reason is a sentence for the log. ``model_reason``
-  is the part decided before any data is read (none yet, policy, age), by which a run knows which
-  streams need their whole history.
+  a history grown ``growth`` times, drifted errors), or ``None`` to keep it; the reason is a sentence
+  for the log. ``model_reason`` is the part decided before any data is read (none yet, policy, age),
+  by which a run knows which streams need their whole history.
 - ``drift_sample`` picks the errors of the windows a run decided were normal (``anomaly.decisions``),
   which the drift test compares with the errors the model had on held-out data when it was trained.
 - ``rows_in_spans`` turns stored anomaly spans (confirmed by an analyst) into the row mask that
@@ -26,11 +26,15 @@ from anomaly.results import StreamAnalysis
 
 class ActiveModel(Protocol):
     """What retraining decisions need to know of a stream's active model version (the pipeline passes
-    what storage read): when it was trained (UTC), the last timestamp of its training data, and the
-    quantiles of its normal held-out window errors (empty for models recorded before they were kept)."""
+    what storage read): when it was trained (UTC), the first and last timestamps of its training data,
+    and the quantiles of its normal held-out window errors (empty for models recorded before they were
+    kept)."""
 
     @property
     def created_at(self) -> datetime: ...
+
+    @property
+    def trained_from(self) -> datetime: ...
 
     @property
     def trained_to(self) -> datetime: ...
@@ -50,7 +54,9 @@ def retrain_reason(
 
     Checked in order: no active model, policy 'every_run', ``max_age`` (age from the model's
     ``created_at`` to ``now``, both timezone-aware), ``max_new_rows`` (rows of ``stream`` after the
-    model's ``trained_to``), and drift. Drift is tested only when ``config.drift`` is on,
+    model's ``trained_to``), ``growth`` (the time from ``trained_from`` to the stream's last row
+    against the training span: time, not rows, so that the end of the history a scheduled run reads
+    is enough), and drift. Drift is tested only when ``config.drift`` is on,
     ``recent_window_errors`` is given (see ``drift_sample``) with at least ``drift_min_windows``
     values, and the model recorded reference errors.
     """
@@ -63,6 +69,15 @@ def retrain_reason(
         )
         if new_rows >= config.max_new_rows:
             return f"{new_rows:,} new rows since training (max_new_rows {config.max_new_rows:,})"
+    if config.growth is not None:
+        trained_from = pd.Timestamp(active_model.trained_from)
+        trained_span = pd.Timestamp(active_model.trained_to) - trained_from
+        span = stream.values.index[-1] - trained_from
+        if trained_span > pd.Timedelta(0) and span >= config.growth * trained_span:
+            return (
+                f"history spans {span / trained_span:.1f}x what the model was trained on "
+                f"(growth {config.growth:g})"
+            )
     if config.drift and recent_window_errors is not None:
         return _drift_reason(np.asarray(active_model.reference_errors), recent_window_errors, config)
     return None

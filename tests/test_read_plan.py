@@ -33,6 +33,7 @@ def state(artifact: str, *, model_artifact: str | None = None, **changes) -> Str
         model_id=1,
         version=1,
         created_at=NOW - timedelta(days=2),
+        trained_from=datetime(2026, 1, 1, tzinfo=UTC),
         trained_to=datetime(2026, 2, 27, tzinfo=UTC),
         artifact=model_artifact or artifact,
         reference_errors=(),

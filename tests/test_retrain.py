@@ -53,6 +53,7 @@ def _active(*, created_at=NOW - timedelta(days=1), trained_to=START, reference=(
         model_id=1,
         version=1,
         created_at=created_at,
+        trained_from=START,
         trained_to=trained_to,
         artifact="models/s/v1",
         reference_errors=tuple(reference),
@@ -74,6 +75,7 @@ def test_retrain_config_parses_durations_and_reads_back_its_own_dump():
         "policy": "first_sight",
         "max_age": None,
         "max_new_rows": None,
+        "growth": 2.0,
         "drift": False,
         "drift_alpha": 0.01,
         "drift_min_windows": 200,
@@ -131,7 +133,7 @@ def test_max_new_rows_counts_rows_after_the_training_data():
     active = _active(trained_to=trained_to)
     reason = retrain_reason(active, stream, None, RetrainConfig(max_new_rows=4000), NOW)
     assert reason == "4,500 new rows since training (max_new_rows 4,000)"
-    assert retrain_reason(active, stream, None, RetrainConfig(max_new_rows=4501), NOW) is None
+    assert retrain_reason(active, stream, None, RetrainConfig(max_new_rows=4501, growth=None), NOW) is None
 
 
 # -- drift -----------------------------------------------------------------------------------------
@@ -355,3 +357,35 @@ def test_repository_reads_the_active_model_and_confirmed_spans(tmp_path):
         new = stream_state(connection, "never seen")
         assert (new.active_model, new.confirmed_spans) == (None, ())
     engine.dispose()
+
+
+def test_growth_retrains_each_time_the_history_spans_that_many_times_the_training_data():
+    stream = _stream(np.zeros(1000))  # the active model was fitted on the rows up to row 499 or 500
+    doubled = _active(trained_to=stream.values.index[499].to_pydatetime())
+    reason = retrain_reason(doubled, stream, None, RetrainConfig(), NOW)
+    assert reason == "history spans 2.0x what the model was trained on (growth 2)"
+    not_yet = _active(trained_to=stream.values.index[500].to_pydatetime())
+    assert retrain_reason(not_yet, stream, None, RetrainConfig(), NOW) is None
+    assert retrain_reason(not_yet, stream, None, RetrainConfig(growth=1.9), NOW) is not None
+    assert retrain_reason(doubled, stream, None, RetrainConfig(growth=None), NOW) is None
+    assert RetrainConfig.model_validate({"growth": False}).growth is None  # TOML's way to say none
+    with pytest.raises(ValueError, match="greater than 1"):
+        RetrainConfig(growth=1)
+
+
+def test_scheduled_runs_train_a_new_version_each_time_the_history_has_doubled(tmp_path):
+    from pipelines import Command, execute
+    from tests.conftest import sensor_frame, tiny_config, write_long_csv
+
+    data = tmp_path / "s.csv"
+    config = tiny_config(data, tmp_path).model_copy(update={"detector": "rolling_zscore"})
+    frame = sensor_frame("s", n=1300, seed=5)
+    versions = []
+    for rows in (300, 500, 600, 700, 1300):  # the history doubles at rows 600 and 1,200
+        write_long_csv(data, [frame.iloc[:rows]])
+        assert execute(config, Command.RUN).status == "succeeded"
+        engine = open_engine(config.storage.db)
+        with engine.connect() as connection:
+            versions.append(active_model_info(connection, 1).version)
+        engine.dispose()
+    assert versions == [1, 1, 2, 2, 3]

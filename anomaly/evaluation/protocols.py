@@ -4,12 +4,13 @@
   score every row.
 - ``streaming`` (NAB's rules): fit on NAB's probationary rows, the first ``min(floor(0.15 n), 750)``,
   then score the rest chunk by chunk as scheduled runs would, retraining before each chunk on the rows
-  seen so far (each chunk's model judges its rows afresh, as a pipeline's new model version does:
-  ``anomaly.results.OpenEvent``); a new chunk starts when the rows seen have doubled since the last
-  fit (750, 1,500, 3,000 ... rows), so retraining costs about two fits on the whole series, however
-  long it is. Each chunk is prepared from the rows up to its end only and rows are scored by the
-  window ending at them, so a row's score depends on no later row (apart from rows sharing its grid
-  step when irregular data is resampled).
+  seen so far, as ``[retrain] growth`` makes ``anomaly run`` do: a new chunk starts when the rows seen
+  have grown that many times since the last fit (by default doubled: 750, 1,500, 3,000 ... rows), so
+  retraining costs about two fits on the whole series, however long it is. Each chunk's model judges
+  its rows afresh, as a pipeline's new model version does (``anomaly.results.OpenEvent``). Each chunk
+  is prepared from the rows up to its end only and rows are scored by the window ending at them, so a
+  row's score depends on no later row (apart from rows sharing its grid step when irregular data is
+  resampled).
 
 Alarms are decided by the pipeline's own path (``anomaly.decisions.decide``: merged events, the
 threshold method's pruning), one alarm per event: offline at the event's first row, as the pipeline
@@ -35,7 +36,6 @@ from anomaly.detectors import Detector, detector_for
 from anomaly.evaluation.nab import probationary_length
 
 EvaluationProtocol = Literal["offline", "streaming"]
-RETRAIN_GROWTH = 2.0
 
 
 @dataclass(frozen=True)
@@ -49,18 +49,13 @@ class RowResults:
     is_anomaly: np.ndarray
 
 
-def score_rows(
-    raw: RawStream,
-    protocol: EvaluationProtocol,
-    config: PipelineConfig,
-    *,
-    retrain_growth: float = RETRAIN_GROWTH,
-) -> RowResults:
+def score_rows(raw: RawStream, protocol: EvaluationProtocol, config: PipelineConfig) -> RowResults:
     """Run ``protocol`` on one stream with ``config``'s detector; in streaming, retrain once the rows
-    seen have grown by ``retrain_growth`` times since the last fit."""
+    seen have grown ``config.retrain.growth`` times since the last fit (never, without it), the
+    schedule ``anomaly run`` retrains by."""
     if protocol == "offline":
         return _offline(raw, config)
-    return _streaming(raw, config, retrain_growth)
+    return _streaming(raw, config, config.retrain.growth)
 
 
 def _offline(raw: RawStream, config: PipelineConfig) -> RowResults:
@@ -76,7 +71,7 @@ def _offline(raw: RawStream, config: PipelineConfig) -> RowResults:
     return results
 
 
-def _streaming(raw: RawStream, config: PipelineConfig, retrain_growth: float) -> RowResults:
+def _streaming(raw: RawStream, config: PipelineConfig, growth: float | None) -> RowResults:
     length = config.window.length
     timestamps = _nanoseconds(raw.frame["timestamp"])
     ordered = np.sort(timestamps)
@@ -84,7 +79,8 @@ def _streaming(raw: RawStream, config: PipelineConfig, retrain_growth: float) ->
     probation = max(probationary_length(n_rows), 1)
     ends = [probation]
     while ends[-1] < n_rows:
-        ends.append(min(max(int(np.ceil(ends[-1] * retrain_growth)), ends[-1] + 1), n_rows))
+        grown = n_rows if growth is None else int(np.ceil(ends[-1] * growth))
+        ends.append(min(max(grown, ends[-1] + 1), n_rows))
     preparation = _fixed_frequency(raw, ordered[probation - 1], config)
     labels = labels_for_threshold(config.threshold, raw.name)
     results = _empty(n_rows)

@@ -31,7 +31,7 @@ from anomaly.evaluation.nab import (
     nab_rows,
     nab_score,
 )
-from anomaly.evaluation.protocols import RETRAIN_GROWTH, EvaluationProtocol, RowResults, score_rows
+from anomaly.evaluation.protocols import EvaluationProtocol, RowResults, score_rows
 from anomaly.evaluation.report import EvaluationReport, FileReport
 from anomaly.evaluation.vus import sliding_window, vus_pr
 
@@ -55,23 +55,20 @@ def evaluate(
     protocol: EvaluationProtocol,
     config: PipelineConfig,
     out: Path | None = None,
-    *,
-    retrain_growth: float = RETRAIN_GROWTH,
 ) -> EvaluationReport:
     """Score every stream under ``data`` with ``config``'s detector and report the metrics.
 
     With ``out``, write ``out/<stream name>`` per stream: the input rows in input order with
     ``anomaly_score``, ``is_anomaly`` and ``label``. ``config.detector`` chooses the detector
-    (e.g. the ``rolling_zscore`` baseline); ``retrain_growth`` is how much the rows seen grow between
-    two fits in the streaming protocol.
+    (e.g. the ``rolling_zscore`` baseline), and ``config.retrain.growth`` how much the rows seen grow
+    between two fits in the streaming protocol.
     """
     started = time.perf_counter()
     windows = load_labels(labels)
     source = load_source(config.with_overrides(data=data).source)
     failures = {name: str(error) for name, error in source.failures.items()}
     scored = [
-        _evaluate_stream(raw, windows.get(raw.name, []), protocol, config, retrain_growth, out)
-        for raw in source.streams
+        _evaluate_stream(raw, windows.get(raw.name, []), protocol, config, out) for raw in source.streams
     ]
     names = {item.report.name for item in scored}
     failures |= {
@@ -109,13 +106,12 @@ def _evaluate_stream(
     windows: list[Interval],
     protocol: EvaluationProtocol,
     config: PipelineConfig,
-    retrain_growth: float,
     out: Path | None,
 ) -> _Scored:
     started = time.perf_counter()
     error = None
     try:
-        results = score_rows(raw, protocol, config, retrain_growth=retrain_growth)
+        results = score_rows(raw, protocol, config)
     except AnomalyError as exc:
         log.warning("%s could not be scored: %s", raw.name, exc)
         error = str(exc)

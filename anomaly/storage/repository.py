@@ -26,14 +26,15 @@ the training data is exactly what stops the next version from flagging them agai
 class ActiveModelInfo:
     """What retraining decisions need to know of a stream's active model version.
 
-    ``created_at`` is when it was trained (UTC), ``trained_to`` the last timestamp of its training
-    data, ``reference_errors`` the quantiles of its held-out window errors (empty for models
-    recorded before they were kept).
+    ``created_at`` is when it was trained (UTC), ``trained_from`` and ``trained_to`` the first and last
+    timestamps of its training data, ``reference_errors`` the quantiles of its held-out window errors
+    (empty for models recorded before they were kept).
     """
 
     model_id: int
     version: int
     created_at: datetime
+    trained_from: datetime
     trained_to: datetime
     artifact: str
     reference_errors: tuple[float, ...]
@@ -118,7 +119,13 @@ def active_model_info(connection: Connection, stream_id: int | None) -> ActiveMo
         return None
     row = connection.execute(
         select(
-            Model.id, Model.version, Model.created_at, Model.trained_to, Model.artifact, Model.params
+            Model.id,
+            Model.version,
+            Model.created_at,
+            Model.trained_from,
+            Model.trained_to,
+            Model.artifact,
+            Model.params,
         ).where(Model.stream_id == stream_id, Model.active.is_(True))
     ).first()
     if row is None:
@@ -127,6 +134,7 @@ def active_model_info(connection: Connection, stream_id: int | None) -> ActiveMo
         model_id=row.id,
         version=row.version,
         created_at=row.created_at,
+        trained_from=row.trained_from,
         trained_to=row.trained_to,
         artifact=row.artifact,
         reference_errors=tuple(float(error) for error in (row.params or {}).get("reference_errors", [])),
