@@ -9,6 +9,7 @@ import pytest
 from anomaly.config import WindowConfig
 from anomaly.decisions import decide
 from anomaly.detectors import NoiseLevelDetector
+from anomaly.detectors.noise_level import RECENT_WINDOWS
 from anomaly.thresholds import threshold_config
 from tests.conftest import prepared_stream, sensor_frame
 
@@ -63,3 +64,42 @@ def test_the_level_and_shape_of_a_window_do_not_matter():
         atol=1e-9,
     )
     assert plain_detector.threshold_ > 0
+
+
+def test_a_lasting_change_of_movement_is_news_while_it_begins_and_rarely_once_it_has_lasted():
+    # from row 1500 on the sensor stays three times as noisy: against the fitted usual alone every
+    # window to the end is unusual; against the recent usual too, the change is one event at its start,
+    # over within RECENT_WINDOWS window lengths, and few windows after that are flagged
+    frame = sensor_frame("s", n=3000, seed=5)
+    values = frame["value"].to_numpy().copy()
+    values[1500:] += np.random.default_rng(7).normal(0, 0.15, 1500)
+    stream = prepared_stream(frame.assign(value=values), window=LENGTH)
+    training = stream.values.index < stream.values.index[1000]
+    detector = _detector().fit(stream, exclude_rows=~training)
+
+    scores = detector.score_samples(stream, first_row=1000)
+    first, *later = decide(detector, stream, scores, first_row=1000).events
+    settled = RECENT_WINDOWS * LENGTH
+    assert 1500 - LENGTH <= first.first_row <= 1500 + LENGTH and first.last_row < 1500 + settled + LENGTH
+    assert all(event.first_row > 1500 + settled for event in later)
+    late = scores.starts >= 1500 + settled + LENGTH
+    assert (scores.window_errors[late] > detector.threshold_).mean() < 0.1
+    against_fitted = [_movement_of(detector, stream, start) for start in scores.starts[late]]
+    unusual = np.log(np.array(against_fitted) / detector.usual_movement_).max(axis=1) > detector.threshold_
+    assert unusual.mean() > 0.9
+
+
+def test_scores_of_new_rows_equal_those_of_scoring_everything():
+    stream = _stream("burst")
+    detector = _detector().fit(stream)
+    whole = detector.score_samples(stream)
+    later = detector.score_samples(stream, first_row=1100)
+    np.testing.assert_array_equal(
+        whole.window_errors[np.isin(whole.starts, later.starts)], later.window_errors
+    )
+
+
+def _movement_of(detector: NoiseLevelDetector, stream, start: int) -> np.ndarray:
+    """The RMS first difference of the window at ``start``, per channel, in the detector's units."""
+    window = detector.scaler_.transform(stream.values.to_numpy(dtype=float))[start : start + LENGTH]
+    return np.sqrt((np.diff(window, axis=0) ** 2).mean(axis=0))
