@@ -92,7 +92,8 @@ def decide(
     open_event: OpenEvent | None = None,
 ) -> Decisions:
     """Events and per-row errors of ``scores`` (``detector.score_samples(stream, first_row=...)``);
-    flagged windows within the merge gap of ``open_event`` (the latest event earlier runs decided)
+    flagged windows within the merge gap of ``open_event`` (the latest event that earlier runs of the
+    same model version decided)
     continue it (``Event.continues``) rather than raise another alarm."""
     length = detector.window.length
     threshold = detector.threshold_

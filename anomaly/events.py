@@ -23,8 +23,8 @@ is happening (a second fault while the first is still being seen), and a merged 
 behind the first one's alarm; it starts a new event, with its own alarm, at the first window that
 rises that high (or the last needed window, if later). Three times was chosen over no split and two
 times on all four development families (docs/quality.md).
-Events are decided run by run, but an anomaly does not end where a run (or a retrain) does: windows
-flagged within the merge gap of the open event, the latest one earlier runs decided
+Events are decided run by run, but an anomaly does not end where a run does: windows flagged within
+the merge gap of the open event, the latest one earlier runs of the same model version decided
 (``OpenEventRows``), continue it under the same rules (a return far above its peak is still a new
 event) and raise no second alarm, whatever their number.
 An event's start and end are where the anomaly is, not where its windows are: a window of 48 rows is
