@@ -23,7 +23,7 @@ from anomaly.data import RawStream, prepare_stream
 from anomaly.data.sources import load_stream
 from anomaly.data.types import PreparedStream
 from anomaly.errors import DataError, ModelError
-from anomaly.storage.repository import StreamState, stream_state
+from anomaly.storage.repository import StreamState, stream_state, with_open_event
 from anomaly.storage.writer import NewModel, WrittenCounts, write_stream_results
 from anomaly.timing import PhaseTimer
 from pipelines.artifacts import artifact_dir
@@ -134,9 +134,10 @@ def compute_stream(
 
 
 def read_state(engine: Engine, name: str) -> StreamState:
-    """What the database knows of stream ``name`` (watermark, active model), for ``compute_stream``."""
+    """What the database knows of stream ``name`` (watermark, active model, the anomaly its new rows
+    may continue), for ``compute_stream``."""
     with engine.connect() as connection:
-        return stream_state(connection, name)
+        return with_open_event(connection, stream_state(connection, name))
 
 
 def write_stream(

@@ -4,7 +4,7 @@ analyst verdicts that shape its next training data."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import pandas as pd
@@ -48,7 +48,8 @@ class StreamState:
     retraining keeps out of the training data (see ``EXCLUDED_FROM_TRAINING``). ``frequency`` (the
     grid step, as ``streams.frequency`` writes it) and ``channels`` are those of the last run.
     ``open_event`` is the latest anomaly the active model raised, which new flagged windows of that
-    model may continue (``anomaly.results.OpenEvent``).
+    model may continue (``anomaly.results.OpenEvent``); ``stream_state`` leaves it unread (the read
+    plan does not need it), ``with_open_event`` adds it for the stream's job.
     """
 
     stream_id: int | None
@@ -83,8 +84,14 @@ def stream_state(connection: Connection, name: str) -> StreamState:
         confirmed_spans=tuple(reviewed_anomaly_spans(connection, stream.id)),
         frequency=stream.frequency,
         channels=tuple(stream.channels),
-        open_event=latest_anomaly(connection, stream.id, active.model_id) if active else None,
     )
+
+
+def with_open_event(connection: Connection, state: StreamState) -> StreamState:
+    """``state`` with its ``open_event``: the latest anomaly of its active model, if any."""
+    if state.stream_id is None or state.active_model is None:
+        return state
+    return replace(state, open_event=latest_anomaly(connection, state.stream_id, state.active_model.model_id))
 
 
 def latest_anomaly(connection: Connection, stream_id: int, model_id: int) -> OpenEvent | None:
