@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from anomaly.data.types import PreparedStream
 from anomaly.events import OpenEventRows, merge_flagged_windows
 from anomaly.results import Event, OpenEvent, WindowScores
+from anomaly.timestamps import as_utc
 from anomaly.windowing import max_over_covering_windows, mean_over_covering_windows
 
 if TYPE_CHECKING:
@@ -141,8 +141,7 @@ def _in_rows(open_event: OpenEvent | None, stream: PreparedStream, threshold: fl
     if open_event is None:
         return None
     index = stream.values.index
-    last_start = pd.Timestamp(open_event.last_window_start)  # stored times are UTC, naive in SQLite
-    last_start = last_start.tz_localize("UTC") if last_start.tzinfo is None else last_start.tz_convert("UTC")
+    last_start = as_utc(open_event.last_window_start)  # read from an aggregate: naive in SQLite
     if last_start >= index[0]:
         row = int(index.searchsorted(last_start, side="right")) - 1
     else:

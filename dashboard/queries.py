@@ -25,6 +25,7 @@ from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 from anomaly.storage.database import has_schema
 from anomaly.storage.outbox import Undelivered, undelivered
 from anomaly.storage.schema import ANOMALY_STATUSES, Anomaly, Model, Run, Score, Stream, Window
+from anomaly.timestamps import as_utc
 from dashboard.downsample import DEFAULT_BUCKETS, envelope_points, plan_buckets
 
 # Rows of raw values the anomaly detail may read for one window; a window is tens to hundreds long.
@@ -208,14 +209,8 @@ def score_extent(engine: Engine, stream_id: int) -> tuple[datetime, datetime] | 
         first, last = connection.execute(statement).one()
     if first is None:
         return None
-    return _utc(first), _utc(last)
-
-
-def _utc(value: datetime | str) -> datetime:
-    """An aware UTC datetime from an aggregate, which some dialects return untyped (naive or text)."""
-    stamp = pd.Timestamp(value)
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    return stamp.to_pydatetime()
+    # An aggregate: some dialects return it untyped (naive or text).
+    return as_utc(first).to_pydatetime(), as_utc(last).to_pydatetime()
 
 
 def _channel_columns(channels: list[str]) -> list[ColumnElement[float]]:

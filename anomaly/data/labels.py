@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from anomaly.errors import DataError
+from anomaly.timestamps import as_utc
 
 LabelWindows = dict[str, list[tuple[pd.Timestamp, pd.Timestamp]]]
 
@@ -36,12 +37,7 @@ def load_labels(path: Path) -> LabelWindows:
     windows: LabelWindows = {}
     for stream, pairs in raw.items():
         try:
-            windows[stream] = [(_utc(start), _utc(end)) for start, end in pairs]
+            windows[stream] = [(as_utc(start), as_utc(end)) for start, end in pairs]
         except (TypeError, ValueError) as exc:
             raise DataError(f"bad [start, end] pair: {exc}", file=str(path), stream=stream) from None
     return windows
-
-
-def _utc(text: str) -> pd.Timestamp:
-    stamp = pd.Timestamp(text)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")

@@ -16,6 +16,7 @@ import pyarrow
 import pyarrow.parquet
 
 from anomaly.data.ranges import ReadRanges
+from anomaly.timestamps import as_utc
 
 STATISTICS_MARGIN = pd.Timedelta(seconds=1)
 """Statistics may hold times truncated to a coarser unit than the column's: a group's latest time is
@@ -92,9 +93,7 @@ def _latest_time(statistics: pyarrow.parquet.Statistics | None) -> pd.Timestamp 
     latest = statistics.max
     if isinstance(latest, int | float):
         return pd.Timestamp(latest, unit="s", tz="UTC") + STATISTICS_MARGIN
-    latest = pd.Timestamp(latest)
-    latest = latest.tz_localize("UTC") if latest.tzinfo is None else latest.tz_convert("UTC")
-    return latest + STATISTICS_MARGIN
+    return as_utc(latest) + STATISTICS_MARGIN
 
 
 def _names_range(statistics: pyarrow.parquet.Statistics | None) -> tuple[str, str] | None:
