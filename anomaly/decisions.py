@@ -93,8 +93,7 @@ def decide(
 ) -> Decisions:
     """Events and per-row errors of ``scores`` (``detector.score_samples(stream, first_row=...)``);
     flagged windows within the merge gap of ``open_event`` (the latest event that earlier runs of the
-    same model version decided)
-    continue it (``Event.continues``) rather than raise another alarm."""
+    same model version decided) continue it (``Event.continues``) rather than raise another alarm."""
     length = detector.window.length
     threshold = detector.threshold_
     n_rows = len(stream.values)

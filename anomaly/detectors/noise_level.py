@@ -52,11 +52,9 @@ class NoiseLevelDetector(StatisticalDetector):
 
     def _fit_core(self, stream: PreparedStream, excluded: np.ndarray, labels: LabelIntervals | None) -> None:
         scaled, starts = self._scale_and_cut(stream, excluded)
-        windows = gather_windows(scaled, starts, self.window.length)
-        self.usual_movement_ = np.median(_movement(windows), axis=0)
-        self._learn_threshold(
-            stream, starts, _log_ratios(_movement(windows), self.usual_movement_), labels, starts
-        )
+        movement = _movement(gather_windows(scaled, starts, self.window.length))
+        self.usual_movement_ = np.median(movement, axis=0)
+        self._learn_threshold(stream, starts, _log_ratios(movement, self.usual_movement_), labels, starts)
         self._complete_fit(stream, scaled, starts)
 
     def _score_core(self, stream: PreparedStream, first_row: int) -> WindowScores:
